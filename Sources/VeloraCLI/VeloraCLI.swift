@@ -1,0 +1,1 @@
+public enum VeloraCLI { public static func main() {} }

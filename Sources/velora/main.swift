@@ -1,0 +1,3 @@
+import VeloraCLI
+
+VeloraCLI.main()
