@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -60,3 +61,11 @@ int velora_wifexited(int status) { return WIFEXITED(status); }
 int velora_wexitstatus(int status) { return WEXITSTATUS(status); }
 int velora_wifsignaled(int status) { return WIFSIGNALED(status); }
 int velora_wtermsig(int status) { return WTERMSIG(status); }
+
+int velora_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+
+int velora_pipe_cloexec_nonblock(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC | O_NONBLOCK);
+}

@@ -39,18 +39,8 @@ public let repoRoot: String = {
 /// A file under `Tests/Fixtures`.
 public func fixture(_ relative: String) -> String { repoRoot + "/Tests/Fixtures/" + relative }
 
-/// SplitMix64: small, seeded, the same sequence everywhere.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
+/// Seeded randomness for tests.
+public typealias SeededRandom = SplitMix64
 
 /// One event of every kind, with every optional field set somewhere.
 public func sampleEventKinds() -> [EventKind] {

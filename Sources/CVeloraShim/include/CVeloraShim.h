@@ -2,6 +2,7 @@
 #define CVELORA_SHIM_H
 
 #include <sys/types.h>
+#include <spawn.h>
 
 /// Makes this process a child subreaper: orphaned descendants are reparented
 /// to it instead of init, so it can find and reap them. Returns 0 or -1/errno.
@@ -26,5 +27,11 @@ int velora_wifexited(int status);
 int velora_wexitstatus(int status);
 int velora_wifsignaled(int status);
 int velora_wtermsig(int status);
+
+/// pipe2(fds, O_CLOEXEC | O_NONBLOCK): pipe2 is hidden behind _GNU_SOURCE.
+int velora_pipe_cloexec_nonblock(int fds[2]);
+
+/// posix_spawn_file_actions_addchdir_np, hidden behind _GNU_SOURCE.
+int velora_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
 #endif

@@ -1,0 +1,54 @@
+import Foundation
+import VeloraEvents
+import VeloraReplay
+import VeloraRunner
+
+struct ResumeCommand: VeloraCommand {
+    static let spec = CommandSpec(
+        name: "resume",
+        summary: "continues a stopped or crashed session",
+        options: [
+            OptionSpec("dry-run", help: "print the plan (what would be interrupted and started) and change nothing"),
+            outputOption,
+        ],
+        positionals: [PositionalSpec("SESSION", help: "a session id (under --output) or a session folder")],
+        details: """
+        The session's state is rebuilt by replaying its log. Attempts that were running when
+        the previous runner died are recorded as interrupted (after their leftover processes
+        are killed) and retried under the session's retry policy; no succeeded run runs again.
+        Secret env values were recorded redacted: export them in velora's environment.
+        """)
+
+    static func run(_ args: ParsedArguments, _ console: Console) throws -> Int32 {
+        let layout = try SessionStore.locate(args.positionals["SESSION"], output: sessionsFolder(args, console))
+        let name = lastPathComponent(layout.root)
+        if args.flag("dry-run") {
+            let (state, _) = try SessionStore.load(layout)
+            let config = try SessionStore.recordedConfig(state)
+            console.out(ResumePlan(state: state, policy: SchedulePolicy(config: config)).text)
+            return ExitCode.success
+        }
+        let lock = try SessionLock(layout: layout, sessionName: name)
+        let (state, _) = try SessionStore.load(layout)
+        var config = try SessionStore.recordedConfig(state)
+        try config.restoreSecrets(from: console.environment, original: nil)
+        let plan = ResumePlan(state: state, policy: SchedulePolicy(config: config))
+        if plan.starts.isEmpty && plan.interrupted.isEmpty && state.liveRunner == nil {
+            console.err("velora: session \(name) has nothing left to run\n")
+            try writeReports(state: state, layout: layout, console: console)
+            console.err(Summary.text(state))
+            return state.runs.allSatisfy { $0.status == .succeeded } ? ExitCode.success : ExitCode.failedRuns
+        }
+        let dataset = try Dataset.load(path: layout.datasetSnapshot)
+        let writer = try LogWriter(path: layout.logPath)
+        let (fresh, _) = try SessionStore.load(layout)
+        let executor = try RunCommand.makeExecutor(config)
+        console.err("velora: resuming session \(name) in \(layout.root)\n")
+        return try runSession(layout: layout, lock: lock, writer: writer, state: fresh, config: config,
+                              dataset: dataset, executor: executor, command: "resume", console: console)
+    }
+}
+
+func lastPathComponent(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+}

@@ -1,0 +1,119 @@
+import VeloraEvents
+
+/// One run's line in the reports: its final attempt.
+public struct RunRow: Sendable, Equatable {
+    public var model: String
+    public var instanceID: String
+    public var status: RunStatus
+    public var attempts: Int
+    public var exitCode: Int32?
+    public var signal: Int32?
+    public var durationMs: UInt64?
+    public var startedAt: Int64?
+    public var finishedAt: Int64?
+    /// Relative to the session folder.
+    public var outputDir: String?
+    public var logPath: String?
+    public var reason: String?
+    public var metrics: AttemptMetrics?
+}
+
+/// Per-model figures.
+public struct ModelSummary: Sendable, Equatable {
+    public var model: String
+    public var runs = 0
+    public var counts: [RunStatus: Int] = [:]
+    public var attempts = 0
+    /// Durations of attempts that ended with a known duration, sorted.
+    public var durations: [UInt64] = []
+    public var cost: Double = 0
+    public var costKnown = 0
+    public var tokensSent: UInt64 = 0
+    public var tokensReceived: UInt64 = 0
+    public var apiCalls: UInt64 = 0
+    public var withMetrics = 0
+    public var submitted = 0
+    public var exitStatuses: [String: Int] = [:]
+
+    public func count(_ status: RunStatus) -> Int { counts[status] ?? 0 }
+    public var finished: Int { RunStatus.allCases.filter(\.isTerminal).reduce(0) { $0 + count($1) } }
+    public var successRate: Double { runs == 0 ? 0 : Double(count(.succeeded)) / Double(runs) }
+    public var meanMs: UInt64? { durations.isEmpty ? nil : durations.reduce(0, +) / UInt64(durations.count) }
+    public func percentile(_ p: Int) -> UInt64? {
+        guard !durations.isEmpty else { return nil }
+        // Nearest rank.
+        let rank = max(1, (p * durations.count + 99) / 100)
+        return durations[min(durations.count, rank) - 1]
+    }
+}
+
+/// Everything the reports show, computed from the fold alone.
+public struct SessionReport: Sendable, Equatable {
+    public var sessionID: String
+    public var asOfSeq: UInt64
+    public var firstTime: Int64?
+    public var lastTime: Int64?
+    public var completed: Bool
+    public var models: [ModelSummary]
+    public var total: ModelSummary
+    public var rows: [RunRow]
+    public var findings: [Finding]
+
+    public init(_ state: SessionState) {
+        sessionID = state.session?.sessionID ?? "?"
+        asOfSeq = state.lastSeq
+        firstTime = state.firstTime
+        lastTime = state.lastTime
+        completed = state.completed
+        findings = state.findings
+        var byModel: [String: ModelSummary] = [:]
+        var total = ModelSummary(model: "all")
+        rows = []
+        rows.reserveCapacity(state.runs.count)
+        for run in state.runs {
+            var row = RunRow(model: run.model, instanceID: run.instanceID, status: run.status, attempts: run.attempts.count)
+            if let last = run.attempts.last {
+                row.exitCode = last.ended?.exitCode
+                row.signal = last.ended?.signal
+                row.durationMs = last.ended?.durationMs
+                row.startedAt = last.startedAt
+                row.finishedAt = last.endedAt
+                row.outputDir = last.started.outputDir
+                row.logPath = last.started.outputDir + "/output.log.gz"
+                row.reason = last.ended?.reason
+                row.metrics = last.metrics
+            }
+            if run.status == .retrying, let retry = run.pendingRetry { row.reason = "retry scheduled: " + retry.reason }
+            rows.append(row)
+            var m = byModel[run.model] ?? ModelSummary(model: run.model)
+            for target in [0, 1] {
+                var s = target == 0 ? m : total
+                s.runs += 1
+                s.counts[run.status, default: 0] += 1
+                s.attempts += run.attempts.count
+                for a in run.attempts { if let d = a.ended?.durationMs { s.durations.append(d) } }
+                for a in run.attempts {
+                    guard let metrics = a.metrics else { continue }
+                    s.withMetrics += 1
+                    if let c = metrics.cost { s.cost += c; s.costKnown += 1 }
+                    s.tokensSent += metrics.tokensSent ?? 0
+                    s.tokensReceived += metrics.tokensReceived ?? 0
+                    s.apiCalls += metrics.apiCalls ?? 0
+                }
+                if let metrics = run.attempts.last?.metrics {
+                    if metrics.submitted == true { s.submitted += 1 }
+                    if let status = metrics.exitStatus { s.exitStatuses[status, default: 0] += 1 }
+                }
+                if target == 0 { m = s } else { total = s }
+            }
+            byModel[run.model] = m
+        }
+        models = state.models.compactMap { name in
+            guard var m = byModel[name] else { return nil }
+            m.durations.sort()
+            return m
+        }
+        total.durations.sort()
+        self.total = total
+    }
+}

@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VeloraEvents
+
+/// Finding processes through /proc: by the token every process of an attempt
+/// inherits in its environment (it survives `setsid`, double forks and
+/// reparenting, which a process group does not), and this process's children.
+public enum ProcessTable {
+    public static let tokenVariable = "VELORA_ATTEMPT_TOKEN"
+
+    /// Every live (non-zombie) process whose environment has a token starting with `prefix`.
+    public static func processes(withTokenPrefix prefix: String) -> [Int32] {
+        let needle = Array("\(tokenVariable)=\(prefix)".utf8)
+        var found: [Int32] = []
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        let me = getpid()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = Int32(name), pid != me else { continue }
+            if environment(of: pid, buffer: &buffer, contains: needle) && !isZombie(pid) {
+                found.append(pid)
+            }
+        }
+        return found.sorted()
+    }
+
+    static func environment(of pid: Int32, buffer: inout [UInt8], contains needle: [UInt8]) -> Bool {
+        let fd = open("/proc/\(pid)/environ", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { _ = close(fd) }
+        var data: [UInt8] = []
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        // Entries are NUL-separated; the token must start an entry.
+        var start = 0
+        while start < data.count {
+            let end = data[start...].firstIndex(of: 0) ?? data.count
+            if end - start >= needle.count && data[start..<(start + needle.count)].elementsEqual(needle) { return true }
+            start = end + 1
+        }
+        return false
+    }
+
+    /// Whether the process is a zombie (dead, waiting to be reaped), or gone.
+    public static func isZombie(_ pid: Int32) -> Bool {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { _ = close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0, let close = buffer[0..<n].lastIndex(of: UInt8(ascii: ")")), close + 2 < n else { return true }
+        let state = buffer[close + 2]
+        return state == UInt8(ascii: "Z") || state == UInt8(ascii: "X")
+    }
+
+    /// This process's children (all threads), or nil when the kernel does not say.
+    public static func children() -> Set<Int32>? {
+        guard let dir = opendir("/proc/self/task") else { return nil }
+        defer { closedir(dir) }
+        var result = Set<Int32>()
+        var sawAny = false
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard Int32(name) != nil else { continue }
+            guard let bytes = try? readWholeFile("/proc/self/task/\(name)/children") else { return nil }
+            sawAny = true
+            for part in bytes.split(separator: UInt8(ascii: " ")) {
+                if let pid = Int32(String(decoding: part, as: UTF8.self).trimmingNewlines) { result.insert(pid) }
+            }
+        }
+        return sawAny ? result : nil
+    }
+
+    /// Sends `signal` to each pid (ignoring those already gone).
+    public static func signal(_ pids: [Int32], _ signal: Int32) {
+        for pid in pids where pid > 1 { _ = Glibc.kill(pid, signal) }
+    }
+}
+
+extension String {
+    var trimmingNewlines: String { String(filter { $0 != "\n" && $0 != " " }) }
+}

@@ -1,0 +1,340 @@
+import Dispatch
+import Foundation
+import CVeloraShim
+import VeloraEvents
+import VeloraReplay
+
+/// Sees what the runner records, to show progress. Called on the runner's thread.
+public protocol RunObserver: AnyObject {
+    func recorded(_ events: [Event], state: SessionState)
+    /// A wakeup with nothing recorded (for clocks on screen); `interval` is how often it wants one.
+    func tick(state: SessionState)
+    var tickInterval: UInt64? { get }
+}
+
+/// The imperative shell around `Scheduler`: it spawns, kills, appends to the
+/// log, waits for children, signals and deadlines, and feeds what happened back.
+public final class SessionRunner {
+    let layout: SessionLayout
+    let config: RunConfig
+    let writer: LogWriter
+    let executor: Executor
+    let dataset: Dataset
+    let observer: RunObserver?
+    let lock: SessionLock
+    var scheduler: Scheduler
+    let sessionID: String
+    let nonce: String
+    let baseEnvironment: [String: String]
+    let compression = DispatchQueue(label: "velora.log-compression")
+    var signalPipe: (read: Int32, write: Int32) = (-1, -1)
+    var exitCode: Int32?
+    var specs: [RunIndex: AttemptSpec] = [:]
+
+    public init(layout: SessionLayout, lock: SessionLock, writer: LogWriter, state: SessionState, config: RunConfig,
+                dataset: Dataset, executor: Executor, observer: RunObserver?,
+                environment: [String: String]) throws(RunnerError) {
+        guard let created = state.session else { throw .corruptLog("the log has no sessionCreated event") }
+        self.layout = layout
+        self.lock = lock
+        self.writer = writer
+        self.config = config
+        self.dataset = dataset
+        self.executor = executor
+        self.observer = observer
+        sessionID = created.sessionID
+        nonce = created.nonce
+        baseEnvironment = environment
+        scheduler = Scheduler(state: state, policy: SchedulePolicy(config: config))
+    }
+
+    /// Runs the session to its end (or to an interruption) and returns the exit code.
+    public func run(command: String) throws(RunnerError) -> Int32 {
+        try installSignals()
+        defer { restoreSignals() }
+        do {
+            try record([.runnerStarted(RunnerStarted(pid: getpid(), host: hostName(), veloraVersion: veloraVersion,
+                                                     command: command, executor: executor.kind))])
+            try recoverLeftovers()
+            try loop()
+        } catch {
+            // The log or the system failed: stop everything this runner started; the log stays valid.
+            for run in scheduler.state.runs where run.status == .running {
+                if let last = run.attempts.last { executor.kill(run: run.run, attempt: last.number) }
+            }
+            _ = executor.collect(monoNow: monotonicMillis())
+            compression.sync {}
+            if let e = error as? RunnerError { throw e }
+            if let e = error as? EventsError { throw RunnerError(e) }
+            throw .system("\(error)")
+        }
+        compression.sync {}
+        return exitCode ?? 1
+    }
+
+    // MARK: The loop
+
+    func loop() throws {
+        try execute(scheduler.handle(.tick(mono: monotonicMillis(), wall: wallMillis())))
+        while exitCode == nil {
+            try wait()
+            let mono = monotonicMillis()
+            for sig in drainSignals() {
+                switch sig {
+                case SIGINT:
+                    if scheduler.stopReason != nil { try execute(scheduler.handle(.killRequested)) }
+                    else { try execute(scheduler.handle(.stopRequested(reason: "interrupted by SIGINT"))) }
+                case SIGTERM, SIGHUP:
+                    try execute(scheduler.handle(.stopRequested(reason: sig == SIGTERM ? "cancelled (SIGTERM)" : "interrupted by SIGHUP")))
+                default:
+                    break
+                }
+            }
+            for ended in executor.collect(monoNow: mono) {
+                try execute(scheduler.handle(.exited(run: ended.run, attempt: ended.attempt, exit: finish(ended),
+                                                     mono: monotonicMillis(), wall: wallMillis())))
+            }
+            try execute(scheduler.handle(.tick(mono: monotonicMillis(), wall: wallMillis())))
+            observer?.tick(state: scheduler.state)
+        }
+    }
+
+    /// Sleeps in poll(2) until a signal (SIGCHLD included), the executor's
+    /// descriptor, or the next deadline: no busy polling.
+    func wait() throws {
+        let (monoDue, wallDue) = scheduler.nextWakeup()
+        var timeout: Int64 = -1
+        if let monoDue { timeout = max(0, Int64(monoDue) - Int64(monotonicMillis())) }
+        if let wallDue {
+            let t = max(0, wallDue - wallMillis())
+            timeout = timeout < 0 ? t : min(timeout, t)
+        }
+        if let interval = executor.pollInterval() {
+            timeout = timeout < 0 ? Int64(interval) : min(timeout, Int64(interval))
+        }
+        if let interval = observer?.tickInterval {
+            timeout = timeout < 0 ? Int64(interval) : min(timeout, Int64(interval))
+        }
+        var fds = [pollfd(fd: signalPipe.read, events: Int16(POLLIN), revents: 0)]
+        if let fd = executor.wakeupDescriptor { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+        _ = poll(&fds, nfds_t(fds.count), Int32(clamping: timeout))
+    }
+
+    func execute(_ commands: [Scheduler.Command]) throws {
+        for command in commands {
+            switch command {
+            case let .start(run, attempt):
+                try start(run: run, attempt: attempt)
+            case let .terminate(run, attempt):
+                executor.terminate(run: run, attempt: attempt)
+            case let .kill(run, attempt):
+                executor.kill(run: run, attempt: attempt)
+            case let .record(kinds):
+                try record(kinds)
+            case let .finish(code):
+                exitCode = code
+            }
+        }
+    }
+
+    func record(_ kinds: [EventKind]) throws(EventsError) {
+        let events = try writer.append(kinds)
+        scheduler.apply(events)
+        observer?.recorded(events, state: scheduler.state)
+    }
+
+    // MARK: Attempts
+
+    func start(run: RunIndex, attempt: UInt32) throws {
+        let r = scheduler.state.runs[Int(run)]
+        let attemptFolder = SessionLayout.attemptFolder(runFolder: r.queued.folder, attempt: attempt)
+        let outputDir = layout.root + "/" + attemptFolder
+        let spec = try makeSpec(run: r, attempt: attempt, outputDir: outputDir)
+        specs[run] = spec
+        var started = AttemptStarted(run: run, attempt: attempt, executor: executor.kind, host: hostName(),
+                                     argv: spec.argv, outputDir: attemptFolder, timeoutMs: config.timeoutMs)
+        let launched: StartedAttempt
+        do throws(RunnerError) {
+            launched = try executor.start(spec)
+        } catch {
+            try record([.attemptStarted(started)])
+            try execute(scheduler.handle(.started(run: run, attempt: attempt, mono: monotonicMillis())))
+            try execute(scheduler.handle(.exited(run: run, attempt: attempt, exit: AttemptExit(failure: error.description),
+                                                 mono: monotonicMillis(), wall: wallMillis())))
+            return
+        }
+        let mono = monotonicMillis()
+        started.pid = launched.pid
+        started.pgid = launched.pgid
+        started.jobID = launched.jobID
+        started.host = launched.host
+        try record([.attemptStarted(started)])
+        try execute(scheduler.handle(.started(run: run, attempt: attempt, mono: mono)))
+    }
+
+    /// Prepares the attempt's folder and instance file; renders argv and env.
+    func makeSpec(run r: RunState, attempt: UInt32, outputDir: String) throws -> AttemptSpec {
+        try makeDirectories(outputDir)
+        let index = Int(r.queued.datasetIndex)
+        guard index < dataset.instances.count, dataset.instances[index].id == r.instanceID else {
+            throw RunnerError.session("the dataset snapshot does not hold \(r.instanceID.debugDescription) at row \(index)")
+        }
+        let instanceFile = outputDir + "/velora-instance.json"
+        try writeFileAtomically(instanceFile, dataset.instances[index].raw + [0x0a])
+        let model = config.models.first { $0.name == r.model }
+        var values: [String: String] = [
+            "instance_id": r.instanceID, "instance_file": instanceFile, "output_dir": outputDir, "model": r.model,
+            "attempt": String(attempt), "session": sessionID, "session_dir": layout.root,
+        ]
+        for (k, v) in model?.keys ?? [:] { values["model." + k] = v }
+        var argv: [String] = []
+        for arg in config.command {
+            argv.append((try? CommandTemplate(arg))?.render(values) ?? arg)
+        }
+        var env = baseEnvironment
+        for (k, v) in config.env { env[k] = v }
+        for (k, v) in model?.env ?? [:] { env[k] = v }
+        env["VELORA_INSTANCE_ID"] = r.instanceID
+        env["VELORA_INSTANCE_FILE"] = instanceFile
+        env["VELORA_OUTPUT_DIR"] = outputDir
+        env["VELORA_MODEL"] = r.model
+        env["VELORA_ATTEMPT"] = String(attempt)
+        env["VELORA_SESSION"] = sessionID
+        env["VELORA_SESSION_DIR"] = layout.root
+        let token = "\(nonce):\(r.run):\(attempt)"
+        env[ProcessTable.tokenVariable] = token
+        var name = r.model + "-" + r.instanceID
+        if case let .slurm(s) = config.executor { name = (try? CommandTemplate(s.jobName))?.render(values) ?? name }
+        return AttemptSpec(run: r.run, attempt: attempt, argv: argv, environment: env, workdir: config.workdir,
+                           outputDir: outputDir, logPath: outputDir + "/output.log", token: token,
+                           name: "\(name)-\(nonce.prefix(8))-\(r.run)-\(attempt)")
+    }
+
+    /// What the executor saw plus what the output folder shows: required files and metrics.
+    func finish(_ ended: EndedAttempt) -> AttemptExit {
+        let outputDir = specs[ended.run]?.outputDir ?? {
+            let r = scheduler.state.runs[Int(ended.run)]
+            return layout.root + "/" + SessionLayout.attemptFolder(runFolder: r.queued.folder, attempt: ended.attempt)
+        }()
+        specs[ended.run] = nil
+        var exit = AttemptExit(exitCode: ended.exitCode, signal: ended.signal, executorState: ended.executorState,
+                               failure: ended.failure)
+        switch ended.forcedOutcome {
+        case .failed: exit.forcedOutcome = .failed
+        case .timedOut: exit.forcedOutcome = .timedOut
+        case .interrupted: exit.forcedOutcome = .interrupted
+        case nil: break
+        }
+        exit.missing = config.success.require.filter { !Self.hasNonEmptyMatch(outputDir: outputDir, pattern: $0) }
+        exit.metrics = TrajectoryMetrics.extract(outputDir: outputDir, run: ended.run, attempt: ended.attempt)
+        compressLog(outputDir + "/output.log")
+        return exit
+    }
+
+    /// Whether a glob (relative to the output folder) matches a non-empty regular file.
+    static func hasNonEmptyMatch(outputDir: String, pattern: String) -> Bool {
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard glob(outputDir + "/" + pattern, 0, nil, &g) == 0 else { return false }
+        for i in 0..<Int(g.gl_pathc) {
+            guard let p = g.gl_pathv[i] else { continue }
+            var st = stat()
+            if stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 {
+                let path = String(cString: p)
+                if !path.hasSuffix("/output.log") && !path.hasSuffix("/velora-instance.json") { return true }
+            }
+        }
+        return false
+    }
+
+    /// Compresses an attempt's log off the runner's thread.
+    func compressLog(_ path: String) {
+        compression.async {
+            guard fileExists(path) else { return }
+            do {
+                try gzipFile(from: path, to: path + ".gz", level: 1)
+                unlink(path)
+            } catch {
+                // The plain log stays; a resume compresses it again.
+            }
+        }
+    }
+
+    // MARK: Recovery
+
+    /// After a crash: attempts the log shows running are looked up by the executor
+    /// (killed locally; re-attached on Slurm when still running); logs a dead
+    /// runner left uncompressed are compressed.
+    func recoverLeftovers() throws {
+        let running = scheduler.state.runs.filter { $0.status == .running }.compactMap { r -> (RunIndex, AttemptStarted)? in
+            r.attempts.last.map { (r.run, $0.started) }
+        }
+        let found = running.isEmpty && executor.kind == "local"
+            ? [:] : executor.recover(running, sessionToken: nonce + ":")
+        for (run, started) in running {
+            switch found[run] ?? .lost(reason: "the runner stopped while this attempt was running") {
+            case let .lost(reason):
+                var events: [EventKind] = [.attemptInterrupted(AttemptEnded(run: run, attempt: started.attempt, reason: reason))]
+                if let retry = scheduler.retryDecision(run: run, attempt: started.attempt, outcome: .interrupted, wall: wallMillis()) {
+                    events.append(.retryScheduled(retry))
+                }
+                try record(events)
+            case let .stillRunning(live):
+                let r = scheduler.state.runs[Int(run)]
+                let spec = try makeSpec(run: r, attempt: started.attempt, outputDir: layout.root + "/" + started.outputDir)
+                specs[run] = spec
+                executor.adopt(spec, started: live)
+                let startedAt = r.attempts.last?.startedAt ?? wallMillis()
+                let elapsed = UInt64(max(0, wallMillis() - startedAt))
+                scheduler.adopt(run: run, attempt: started.attempt, mono: monotonicMillis(), elapsed: elapsed)
+            case let .finished(ended):
+                let r = scheduler.state.runs[Int(run)]
+                let startedAt = r.attempts.last?.startedAt ?? wallMillis()
+                specs[run] = try makeSpec(run: r, attempt: started.attempt, outputDir: layout.root + "/" + started.outputDir)
+                scheduler.adopt(run: run, attempt: started.attempt, mono: monotonicMillis(),
+                                elapsed: UInt64(max(0, wallMillis() - startedAt)))
+                try execute(scheduler.handle(.exited(run: run, attempt: started.attempt, exit: finish(ended),
+                                                     mono: monotonicMillis(), wall: wallMillis())))
+            }
+        }
+        // Earlier attempts' logs that a dead runner left uncompressed.
+        if scheduler.state.runnerStarts > 1 {
+            for r in scheduler.state.runs {
+                for a in r.attempts where a.outcome != nil {
+                    let log = layout.root + "/" + a.started.outputDir + "/output.log"
+                    if fileExists(log) { compressLog(log) }
+                }
+            }
+        }
+    }
+
+    // MARK: Signals
+
+    func installSignals() throws(RunnerError) {
+        var fds: [Int32] = [-1, -1]
+        guard velora_pipe_cloexec_nonblock(&fds) == 0 else {
+            throw .system("cannot create the signal pipe: \(String(cString: strerror(errno)))")
+        }
+        signalPipe = (fds[0], fds[1])
+        guard velora_install_signal_pipe(fds[1]) == 0 else {
+            throw .system("cannot install signal handlers: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func restoreSignals() {
+        velora_restore_default_signals()
+        _ = close(signalPipe.read)
+        _ = close(signalPipe.write)
+    }
+
+    func drainSignals() -> [Int32] {
+        var out: [Int32] = []
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(signalPipe.read, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += buffer[0..<n].map { Int32($0) }
+        }
+        return out
+    }
+}
