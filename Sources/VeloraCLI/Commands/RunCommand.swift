@@ -83,7 +83,7 @@ struct RunCommand: VeloraCommand {
     static func makeExecutor(_ config: RunConfig) throws -> Executor {
         switch config.executor {
         case .local: return LocalExecutor(host: hostName())
-        case let .slurm(s): return try SlurmExecutor(config: s, host: hostName())
+        case let .slurm(s): return try SlurmExecutor(config: s, host: hostName(), timeoutMs: config.timeoutMs)
         }
     }
 }
