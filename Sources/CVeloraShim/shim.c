@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -38,10 +39,14 @@ int velora_install_signal_pipe(int fd) {
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     sigemptyset(&sa.sa_mask);
+    sigset_t unblock;
+    sigemptyset(&unblock);
     for (unsigned i = 0; i < sizeof handled_signals / sizeof handled_signals[0]; i++) {
         if (sigaction(handled_signals[i], &sa, NULL) != 0) return -1;
+        sigaddset(&unblock, handled_signals[i]);
     }
-    return 0;
+    /* A parent may have started us with these blocked (Foundation's Process does): unblock them. */
+    return pthread_sigmask(SIG_UNBLOCK, &unblock, NULL) == 0 ? 0 : -1;
 }
 
 void velora_restore_default_signals(void) {

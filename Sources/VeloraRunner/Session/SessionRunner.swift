@@ -75,8 +75,9 @@ public final class SessionRunner {
     // MARK: The loop
 
     func loop() throws {
-        try execute(scheduler.handle(.tick(mono: monotonicMillis(), wall: wallMillis())))
-        while exitCode == nil {
+        while true {
+            try settle()
+            if exitCode != nil { return }
             try wait()
             let mono = monotonicMillis()
             for sig in drainSignals() {
@@ -94,8 +95,17 @@ public final class SessionRunner {
                 try execute(scheduler.handle(.exited(run: ended.run, attempt: ended.attempt, exit: finish(ended),
                                                      mono: monotonicMillis(), wall: wallMillis())))
             }
-            try execute(scheduler.handle(.tick(mono: monotonicMillis(), wall: wallMillis())))
             observer?.tick(state: scheduler.state)
+        }
+    }
+
+    /// Feeds the time to the scheduler until it has nothing more to do right now:
+    /// events recorded by one round (an attempt that could not start) may let it finish.
+    func settle() throws {
+        while exitCode == nil {
+            let commands = scheduler.handle(.tick(mono: monotonicMillis(), wall: wallMillis()))
+            if commands.isEmpty { return }
+            try execute(commands)
         }
     }
 

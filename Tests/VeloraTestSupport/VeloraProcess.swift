@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+import VeloraEvents
+import VeloraReplay
+
+/// The built `velora` binary (tests build it with `swift build --build-tests`).
+public let veloraBinary: String = {
+    for config in ["debug", "release"] {
+        let path = repoRoot + "/.build/\(config)/velora"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return repoRoot + "/.build/debug/velora"
+}()
+
+/// The result of running velora as a subprocess.
+public struct VeloraResult: Sendable {
+    public var code: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs velora to its end as a subprocess.
+@discardableResult
+public func runVelora(_ arguments: [String], cwd: String, environment: [String: String] = [:],
+                      timeLimit: Double = 180) throws -> VeloraResult {
+    let p = try startVelora(arguments, cwd: cwd, environment: environment)
+    // A safety net so a hung velora fails its test instead of hanging the suite.
+    let pid = p.pid
+    let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeLimit, execute: watchdog)
+    let result = p.wait()
+    watchdog.cancel()
+    #expect(result.code != 128 + SIGKILL || !watchdog.isCancelled, "velora \(arguments.first ?? "") did not finish within \(timeLimit) s")
+    return result
+}
+
+/// A running velora subprocess.
+public final class VeloraProcess: @unchecked Sendable {
+    public let process: Process
+    let outFile: String
+    let errFile: String
+
+    init(process: Process, outFile: String, errFile: String) {
+        self.process = process
+        self.outFile = outFile
+        self.errFile = errFile
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    public func wait() -> VeloraResult {
+        process.waitUntilExit()
+        let out = (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+        unlink(outFile)
+        unlink(errFile)
+        let code = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return VeloraResult(code: code, stdout: out, stderr: err)
+    }
+}
+
+public func startVelora(_ arguments: [String], cwd: String, environment: [String: String] = [:]) throws -> VeloraProcess {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: veloraBinary)
+    p.arguments = arguments
+    p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+    var env = ProcessInfo.processInfo.environment
+    env["NO_COLOR"] = "1"
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    var rng = SystemRandomNumberGenerator()
+    let tag = String(rng.next(), radix: 36)
+    let outFile = FileManager.default.temporaryDirectory.path + "/velora-out-\(tag)"
+    let errFile = FileManager.default.temporaryDirectory.path + "/velora-err-\(tag)"
+    _ = FileManager.default.createFile(atPath: outFile, contents: nil)
+    _ = FileManager.default.createFile(atPath: errFile, contents: nil)
+    p.standardOutput = FileHandle(forWritingAtPath: outFile)
+    p.standardError = FileHandle(forWritingAtPath: errFile)
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    return VeloraProcess(process: p, outFile: outFile, errFile: errFile)
+}
+
+/// The single session folder under `output`.
+public func onlySession(_ output: String) throws -> SessionLayout {
+    let names = try FileManager.default.contentsOfDirectory(atPath: output).sorted()
+    try #require(names.count == 1, "expected one session in \(output), found \(names)")
+    return SessionLayout(root: output + "/" + names[0])
+}
+
+/// Folds a session's log (plain or compressed).
+public func foldSession(_ layout: SessionLayout) throws -> SessionState {
+    let path = try #require(layout.readableLogPath, "no log in \(layout.root)")
+    return SessionState(events: try LogReader.readAll(path: path).events)
+}
+
+/// Live processes whose environment holds `needle` (e.g. a test's marker).
+public func processesWithEnvironment(containing needle: String) -> [Int32] {
+    let me = getpid()
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    var found: [Int32] = []
+    for name in names {
+        guard let pid = Int32(name), pid != me else { continue }
+        guard let env = FileManager.default.contents(atPath: "/proc/\(pid)/environ"), !env.isEmpty else { continue }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        if state == "Z" || state == "X" { continue }
+        if env.range(of: Data(needle.utf8)) != nil { found.append(pid) }
+    }
+    return found
+}
+
+/// Writes a velora.json into `dir` and returns its path.
+public func writeConfig(_ dir: TempDir, _ json: String) -> String {
+    dir.write("velora.json", json)
+}
+
+/// A small dataset of `ids` (one JSON object per line).
+public func writeDataset(_ dir: TempDir, _ ids: [String], name: String = "data.jsonl") -> String {
+    dir.write(name, ids.map { "{\"instance_id\": \(jsonString($0)), \"problem_statement\": \"fix it\"}" }.joined(separator: "\n") + "\n")
+}
+
+public func jsonString(_ s: String) -> String {
+    let data = try? JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed])
+    let text = data.map { String(decoding: $0, as: UTF8.self) } ?? "[\"\"]"
+    return String(text.dropFirst().dropLast())
+}
+
+/// Lines of a file (empty when missing).
+public func lines(_ path: String) -> [String] {
+    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+}
+
+/// Waits, without sleeping blindly, until `condition` holds or `seconds` pass.
+public func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(5_000)
+    }
+    return condition()
+}
+
+/// Number of events in a (possibly live) log.
+public func eventCount(_ layout: SessionLayout) -> Int {
+    guard let path = layout.readableLogPath, let reader = try? LogReader(path: path) else { return 0 }
+    var n = 0
+    while (try? reader.next()) != nil { n += 1 }
+    return n
+}
+
+/// Whether the environment asks for every optional suite (CI): a missing prerequisite is a failure.
+public let requireAll = ProcessInfo.processInfo.environment["VELORA_TEST_REQUIRE_ALL"] == "1"
