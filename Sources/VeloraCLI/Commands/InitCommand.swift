@@ -122,7 +122,7 @@ enum Presets {
       "output": "velora-sessions",
       "workdir": "OpenHands",
       "command": ["sh", "-c",
-        "printf 'selected_ids = [\"%s\"]\\n' \"$VELORA_INSTANCE_ID\" > evaluation/benchmarks/swe_bench/config.toml && exec poetry run python evaluation/benchmarks/swe_bench/run_infer.py --agent-cls CodeActAgent --llm-config \"$1\" --max-iterations 100 --eval-num-workers 1 --eval-n-limit 1 --dataset princeton-nlp/SWE-bench_Lite --split test --eval-output-dir \"$VELORA_OUTPUT_DIR\" && find \"$VELORA_OUTPUT_DIR\" -name output.jsonl -exec cp {} \"$VELORA_OUTPUT_DIR/output.jsonl\" \\;",
+        "printf 'selected_ids = [\"%s\"]\\n' \"$VELORA_INSTANCE_ID\" > evaluation/benchmarks/swe_bench/config.toml && exec poetry run python evaluation/benchmarks/swe_bench/run_infer.py --agent-cls CodeActAgent --llm-config \"$1\" --max-iterations 100 --eval-num-workers 1 --eval-n-limit 1 --dataset princeton-nlp/SWE-bench_Lite --split test --eval-output-dir \"$VELORA_OUTPUT_DIR\" && find \"$VELORA_OUTPUT_DIR\" -name output.jsonl -exec cp {{}} \"$VELORA_OUTPUT_DIR/output.jsonl\" \\;",
         "velora-openhands", "{model.llm_config}"],
       "models": [
         {"name": "opus", "llm_config": "llm.opus", "max_parallel": 2},

@@ -76,7 +76,8 @@ public struct Scheduler: Sendable {
         case terminate(run: RunIndex, attempt: UInt32)
         /// SIGKILL the attempt's processes.
         case kill(run: RunIndex, attempt: UInt32)
-        /// Append these events durably, then feed them back through `apply`.
+        /// Append these events durably, then feed them back through `apply`, then tick:
+        /// decisions that depend on them (the next start, the end) come with the next input.
         case record([EventKind])
         /// Every attempt is accounted for: exit with this code.
         case finish(exitCode: Int32)

@@ -1,0 +1,214 @@
+import Testing
+import VeloraEvents
+import VeloraReplay
+@testable import VeloraRunner
+
+/// The scheduler as a pure state machine: inputs in, commands out, no processes.
+struct Harness {
+    var scheduler: Scheduler
+    var seq: UInt64 = 0
+    var mono: UInt64 = 1_000
+    var wall: Int64 = 1_700_000_000_000
+
+    init(models: [String], instances: Int, configure: (inout RunConfig) -> Void = { _ in }) {
+        var config = RunConfig()
+        config.models = models.map { ModelConfig(name: $0, keys: ["name": $0], maxParallel: nil, env: [:]) }
+        configure(&config)
+        var events: [Event] = []
+        var s: UInt64 = 0
+        func add(_ k: EventKind) { s += 1; events.append(Event(seq: s, time: 0, kind: k)) }
+        add(.sessionCreated(SessionCreated(sessionID: "s", nonce: "n", config: "{}", datasetPath: "d", datasetFingerprint: "f",
+                                           instanceCount: UInt64(instances), host: "h", veloraVersion: "v")))
+        var run: RunIndex = 0
+        for m in config.models {
+            for i in 0..<instances {
+                add(.runQueued(RunQueued(run: run, model: m.name, instanceID: "i\(i)", datasetIndex: UInt32(i), folder: "f")))
+                run += 1
+            }
+        }
+        seq = s
+        scheduler = Scheduler(state: SessionState(events: events), policy: SchedulePolicy(config: config))
+    }
+
+    /// Feeds an input, records what it asked to record, and returns the other commands.
+    /// Like the runner's shell, it ticks again after recording, until nothing is left to do.
+    mutating func feed(_ input: Scheduler.Input) -> [Scheduler.Command] {
+        var out: [Scheduler.Command] = []
+        var pending = scheduler.handle(input)
+        while !pending.isEmpty {
+            defer {
+                if pending.isEmpty && !scheduler.finished { pending = scheduler.handle(.tick(mono: mono, wall: wall)) }
+            }
+            let command = pending.removeFirst()
+            if case let .record(kinds) = command {
+                apply(kinds)
+            } else {
+                out.append(command)
+            }
+            if case let .start(run, attempt) = command {
+                apply([.attemptStarted(AttemptStarted(run: run, attempt: attempt, executor: "test", host: "h", argv: [],
+                                                      outputDir: "o", timeoutMs: 0))])
+                pending += scheduler.handle(.started(run: run, attempt: attempt, mono: mono))
+            }
+        }
+        return out
+    }
+
+    mutating func apply(_ kinds: [EventKind]) {
+        scheduler.apply(kinds.map { kind in seq += 1; return Event(seq: seq, time: wall, kind: kind) })
+    }
+
+    mutating func tick(_ ms: UInt64 = 0) -> [Scheduler.Command] {
+        mono += ms
+        wall += Int64(ms)
+        return feed(.tick(mono: mono, wall: wall))
+    }
+
+    mutating func exit(_ run: RunIndex, code: Int32 = 0, attempt: UInt32 = 1) -> [Scheduler.Command] {
+        feed(.exited(run: run, attempt: attempt, exit: AttemptExit(exitCode: code), mono: mono, wall: wall))
+    }
+
+    func starts(_ commands: [Scheduler.Command]) -> [String] {
+        commands.compactMap {
+            guard case let .start(run, attempt) = $0 else { return nil }
+            let r = scheduler.state.runs[Int(run)]
+            return "\(r.model)/\(r.instanceID)#\(attempt)"
+        }
+    }
+}
+
+@Suite struct SchedulerTests {
+    @Test func parallelInterleavesModelsInstanceByInstanceUpToJobs() {
+        var h = Harness(models: ["a", "b"], instances: 3) { $0.mode = .parallel; $0.jobs = 3 }
+        #expect(h.starts(h.tick()) == ["a/i0#1", "b/i0#1", "a/i1#1"])
+        #expect(h.starts(h.exit(0)) == ["b/i1#1"])
+        #expect(h.starts(h.tick()) == [])
+    }
+
+    @Test func sequentialRunsOneAtATimeModelByModel() {
+        var h = Harness(models: ["a", "b"], instances: 2) { $0.mode = .sequential; $0.jobs = 8 }
+        var order: [String] = []
+        order += h.starts(h.tick())
+        for _ in 0..<4 {
+            let running = h.scheduler.state.runs.first { $0.status == .running }!.run
+            order += h.starts(h.exit(running))
+        }
+        #expect(order == ["a/i0#1", "a/i1#1", "b/i0#1", "b/i1#1"])
+    }
+
+    @Test func hybridFinishesAModelBeforeTheNext() {
+        var h = Harness(models: ["a", "b"], instances: 3) { $0.mode = .hybrid; $0.jobs = 2 }
+        #expect(h.starts(h.tick()) == ["a/i0#1", "a/i1#1"])
+        #expect(h.starts(h.exit(0)) == ["a/i2#1"])
+        #expect(h.starts(h.exit(1)) == [])  // b waits until every run of a is done
+        #expect(h.starts(h.exit(2)) == ["b/i0#1", "b/i1#1"])
+    }
+
+    @Test func perModelCap() {
+        var h = Harness(models: ["a", "b"], instances: 4) {
+            $0.mode = .parallel; $0.jobs = 4
+            $0.models[0].maxParallel = 1
+        }
+        #expect(h.starts(h.tick()) == ["a/i0#1", "b/i0#1", "b/i1#1", "b/i2#1"])
+        #expect(h.starts(h.exit(4)) == ["b/i3#1"])
+        #expect(h.starts(h.exit(0)) == ["a/i1#1"])
+    }
+
+    @Test func retryWithBackoffWaitsForItsNotBeforeTime() {
+        var h = Harness(models: ["a"], instances: 1) {
+            $0.retry = RetryPolicy(maxAttempts: 3, on: [.failed], backoffMs: 5_000)
+        }
+        _ = h.tick()
+        #expect(h.starts(h.exit(0, code: 1)) == [])
+        #expect(h.scheduler.state.runs[0].status == .retrying)
+        let notBefore = h.scheduler.state.runs[0].pendingRetry!.notBefore
+        #expect(notBefore == h.wall + 5_000)
+        #expect(h.scheduler.nextWakeup().wall == notBefore)
+        #expect(h.starts(h.tick(4_999)) == [])
+        #expect(h.starts(h.tick(1)) == ["a/i0#2"])
+        #expect(h.starts(h.exit(0, code: 1, attempt: 2)) == [])
+        _ = h.tick(5_000)
+        let last = h.exit(0, code: 1, attempt: 3)
+        // Attempts exhausted: the run ends failed and the session finishes with exit 1.
+        #expect(h.scheduler.state.runs[0].status == .failed)
+        #expect(last.contains(.finish(exitCode: 1)))
+    }
+
+    @Test func outcomesNotInRetryOnAreFinal() {
+        var h = Harness(models: ["a"], instances: 1) {
+            $0.retry = RetryPolicy(maxAttempts: 3, on: [.timedOut], backoffMs: 0)
+        }
+        _ = h.tick()
+        let commands = h.exit(0, code: 2)
+        #expect(h.scheduler.state.runs[0].status == .failed)
+        #expect(commands.contains(.finish(exitCode: 1)))
+    }
+
+    @Test func timeoutTerminatesThenKillsAfterGrace() {
+        var h = Harness(models: ["a"], instances: 1) { $0.timeoutMs = 10_000; $0.killGraceMs = 2_000 }
+        _ = h.tick()
+        #expect(h.scheduler.nextWakeup().mono == h.mono + 10_000)
+        #expect(h.tick(9_999) == [])
+        #expect(h.tick(1) == [.terminate(run: 0, attempt: 1)])
+        #expect(h.tick(1_999) == [])
+        #expect(h.tick(1) == [.kill(run: 0, attempt: 1)])
+        _ = h.feed(.exited(run: 0, attempt: 1, exit: AttemptExit(signal: 9), mono: h.mono, wall: h.wall))
+        let attempt = h.scheduler.state.runs[0].attempts[0]
+        #expect(attempt.outcome == .timedOut)
+        #expect(attempt.ended?.durationMs == 12_000)
+        #expect(attempt.ended?.reason == "timed out after 10s")
+    }
+
+    @Test func stopRequestTerminatesRunningAndStartsNothing() {
+        var h = Harness(models: ["a"], instances: 3) { $0.jobs = 2; $0.killGraceMs = 1_000 }
+        _ = h.tick()
+        let stop = h.feed(.stopRequested(reason: "interrupted by SIGINT"))
+        #expect(stop == [.terminate(run: 0, attempt: 1), .terminate(run: 1, attempt: 1)])
+        #expect(h.starts(h.exit(0)) == [])
+        let end = h.exit(1)
+        #expect(end.contains(.finish(exitCode: 130)))
+        #expect(h.scheduler.state.runs[0].attempts[0].outcome == .interrupted)
+        #expect(h.scheduler.state.runs[0].attempts[0].ended?.reason == "interrupted by SIGINT")
+        #expect(h.scheduler.state.runs[2].status == .queued)
+        #expect(h.scheduler.state.lastStop == RunnerStopped(reason: "interrupted", exitCode: 130, detail: "interrupted by SIGINT"))
+    }
+
+    @Test func secondStopKillsAtOnce() {
+        var h = Harness(models: ["a"], instances: 1)
+        _ = h.tick()
+        _ = h.feed(.stopRequested(reason: "interrupted by SIGINT"))
+        #expect(h.feed(.killRequested) == [.kill(run: 0, attempt: 1)])
+    }
+
+    @Test func successNeedsExitCodeAndRequiredFiles() {
+        var h = Harness(models: ["a"], instances: 2) { $0.success = SuccessRule(exitCodes: [0, 3], require: ["*.traj"]) }
+        _ = h.tick()
+        _ = h.feed(.exited(run: 0, attempt: 1, exit: AttemptExit(exitCode: 3), mono: h.mono, wall: h.wall))
+        _ = h.feed(.exited(run: 1, attempt: 1, exit: AttemptExit(exitCode: 0, missing: ["*.traj"]), mono: h.mono, wall: h.wall))
+        #expect(h.scheduler.state.runs[0].status == .succeeded)
+        #expect(h.scheduler.state.runs[1].status == .failed)
+        #expect(h.scheduler.state.runs[1].attempts[0].ended?.reason == "exit code 0, but no non-empty file matches *.traj")
+    }
+
+    /// The same log gives the same plan and the same start order.
+    @Test func planIsAPureFunctionOfTheLog() {
+        var a = Harness(models: ["x", "y", "z"], instances: 5) { $0.jobs = 4 }
+        var b = Harness(models: ["x", "y", "z"], instances: 5) { $0.jobs = 4 }
+        #expect(a.starts(a.tick()) == b.starts(b.tick()))
+        let planA = ResumePlan(state: a.scheduler.state, policy: a.scheduler.policy)
+        let planB = ResumePlan(state: b.scheduler.state, policy: b.scheduler.policy)
+        #expect(planA == planB)
+        #expect(planA.interrupted.count == 4)
+        #expect(planA.starts.count == 11 + 0)  // 11 never started; running ones retry only when the policy says so
+    }
+
+    @Test func recoveryInterruptsRunningAttemptsAndRetriesUnderPolicy() {
+        var h = Harness(models: ["a"], instances: 2) { $0.retry = RetryPolicy(maxAttempts: 2, on: [.interrupted], backoffMs: 0) }
+        _ = h.tick()
+        let fresh = Scheduler(state: h.scheduler.state, policy: h.scheduler.policy)
+        let events = fresh.recoveryEvents(reason: "runner died", wall: 5)
+        #expect(events.count == 4)
+        #expect(events[0] == .attemptInterrupted(AttemptEnded(run: 0, attempt: 1, reason: "runner died")))
+        #expect(events[1] == .retryScheduled(RetryScheduled(run: 0, nextAttempt: 2, notBefore: 5, reason: "attempt 1 interrupted")))
+    }
+}
