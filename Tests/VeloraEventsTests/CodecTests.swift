@@ -35,14 +35,15 @@ import VeloraTestSupport
         let path = fixture("logs/v1-every-kind.vlog")
         unlink(path)
         let writer = try LogWriter(path: path, clock: { 1_764_763_200_000 })
-        for kind in sampleEventKinds() { try writer.append(kind) }
+        for kind in sampleEventKinds().prefix(15) { try writer.append(kind) }
     }
 
     @Test func oldVersionFixtureStillReads() throws {
         // Written by velora's first log format (v1); must stay readable by every later velora.
         let (events, tail) = try LogReader.readAll(path: fixture("logs/v1-every-kind.vlog"))
         #expect(tail == .clean)
-        #expect(events.map(\.kind) == sampleEventKinds())
-        #expect(events.map(\.seq) == Array(1...UInt64(sampleEventKinds().count)))
+        #expect(events.count == 15)
+        #expect(events.map(\.kind) == Array(sampleEventKinds().prefix(15)))
+        #expect(events.map(\.seq) == Array(1...15))
     }
 }

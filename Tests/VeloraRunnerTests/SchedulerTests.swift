@@ -202,13 +202,12 @@ struct Harness {
         #expect(planA.starts.count == 11 + 0)  // 11 never started; running ones retry only when the policy says so
     }
 
-    @Test func recoveryInterruptsRunningAttemptsAndRetriesUnderPolicy() {
-        var h = Harness(models: ["a"], instances: 2) { $0.retry = RetryPolicy(maxAttempts: 2, on: [.interrupted], backoffMs: 0) }
+    @Test func resumePlanInterruptsRunningAttemptsAndRetriesThemUnderPolicy() {
+        var h = Harness(models: ["a"], instances: 3) { $0.jobs = 2; $0.retry = RetryPolicy(maxAttempts: 2, on: [.interrupted], backoffMs: 0) }
         _ = h.tick()
-        let fresh = Scheduler(state: h.scheduler.state, policy: h.scheduler.policy)
-        let events = fresh.recoveryEvents(reason: "runner died", wall: 5)
-        #expect(events.count == 4)
-        #expect(events[0] == .attemptInterrupted(AttemptEnded(run: 0, attempt: 1, reason: "runner died")))
-        #expect(events[1] == .retryScheduled(RetryScheduled(run: 0, nextAttempt: 2, notBefore: 5, reason: "attempt 1 interrupted")))
+        let plan = ResumePlan(state: h.scheduler.state, policy: h.scheduler.policy)
+        #expect(plan.interrupted.map { "\($0.instanceID)#\($0.attempt)" } == ["i0#1", "i1#1"])
+        #expect(plan.starts.map { "\($0.instanceID)#\($0.attempt)" } == ["i0#2", "i1#2", "i2#1"])
+        #expect(plan.text.contains("record as interrupted"))
     }
 }

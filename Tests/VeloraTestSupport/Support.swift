@@ -68,5 +68,8 @@ public func sampleEventKinds() -> [EventKind] {
         .sessionCompleted(SessionCompleted(runs: 10, succeeded: 8)),
         .logRepaired(LogRepaired(offset: 1000, droppedBytes: 7)),
         .unknown(code: 200, payload: [0x08, 0x01]),
+        // Added after the v1 fixture was written: the fixture holds the kinds above.
+        .attemptPrepared(AttemptStarted(run: 0, attempt: 2, executor: "slurm", host: "node-2", argv: ["sh"],
+                                        outputDir: "runs/opus/x/attempt-2", timeoutMs: 0)),
     ]
 }

@@ -18,6 +18,7 @@ extension EventKind {
         case .runnerStopped: 12
         case .sessionCompleted: 13
         case .logRepaired: 14
+        case .attemptPrepared: 15
         case let .unknown(code, _): code
         }
     }
@@ -45,7 +46,7 @@ extension Event {
             w.string(3, p.instanceID)
             w.uint(4, UInt64(p.datasetIndex))
             w.string(5, p.folder)
-        case let .attemptStarted(p):
+        case let .attemptStarted(p), let .attemptPrepared(p):
             w.uint(1, UInt64(p.run))
             w.uint(2, UInt64(p.attempt))
             w.string(3, p.executor)
@@ -145,7 +146,7 @@ extension Event {
                 }
             }
             kind = .runQueued(p)
-        case 3:
+        case 3, 15:
             var p = AttemptStarted(run: 0, attempt: 0, executor: "", host: "", argv: [], outputDir: "", timeoutMs: 0)
             while let (field, wire) = try r.next() {
                 switch field {
@@ -162,7 +163,7 @@ extension Event {
                 default: try r.skip(wire)
                 }
             }
-            kind = .attemptStarted(p)
+            kind = code == 3 ? .attemptStarted(p) : .attemptPrepared(p)
         case 4, 5, 6, 7:
             var p = AttemptEnded(run: 0, attempt: 0, reason: "")
             while let (field, wire) = try r.next() {

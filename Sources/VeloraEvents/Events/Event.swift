@@ -21,6 +21,9 @@ public typealias RunIndex = UInt32
 public enum EventKind: Sendable, Equatable {
     case sessionCreated(SessionCreated)
     case runQueued(RunQueued)
+    /// Recorded before the process or job is started, so that no process runs
+    /// that the log does not know about; `attemptStarted` follows with its pid or job id.
+    case attemptPrepared(AttemptStarted)
     case attemptStarted(AttemptStarted)
     case attemptSucceeded(AttemptEnded)
     case attemptFailed(AttemptEnded)
@@ -41,6 +44,7 @@ public enum EventKind: Sendable, Equatable {
         switch self {
         case .sessionCreated: "sessionCreated"
         case .runQueued: "runQueued"
+        case .attemptPrepared: "attemptPrepared"
         case .attemptStarted: "attemptStarted"
         case .attemptSucceeded: "attemptSucceeded"
         case .attemptFailed: "attemptFailed"

@@ -99,6 +99,13 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(EventsE
     try fsyncDirectory(of: path)
 }
 
+/// Writes a whole file without syncing it: for files that are recreated when lost.
+public func writeFile(_ path: String, _ bytes: [UInt8]) throws(EventsError) {
+    let fd = try openFile(path, O_WRONLY | O_CREAT | O_TRUNC)
+    defer { closeFile(fd) }
+    try writeAll(fd: fd, path: path, bytes)
+}
+
 /// Reads a whole (small) file.
 public func readWholeFile(_ path: String) throws(EventsError) -> [UInt8] {
     let fd = try openFile(path, O_RDONLY)

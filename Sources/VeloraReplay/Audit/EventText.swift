@@ -6,7 +6,7 @@ public enum EventText {
     public static func run(of kind: EventKind) -> RunIndex? {
         switch kind {
         case let .runQueued(p): p.run
-        case let .attemptStarted(p): p.run
+        case let .attemptStarted(p), let .attemptPrepared(p): p.run
         case let .attemptSucceeded(p), let .attemptFailed(p), let .attemptTimedOut(p), let .attemptInterrupted(p): p.run
         case let .attemptMetrics(p): p.run
         case let .retryScheduled(p): p.run
@@ -27,7 +27,7 @@ public enum EventText {
             s += " \(p.sessionID) on \(p.host), velora \(p.veloraVersion), \(p.instanceCount) instances from \(p.datasetPath) (\(p.datasetFingerprint))"
         case let .runQueued(p):
             s += " \(p.model)/\(p.instanceID) -> \(p.folder)"
-        case let .attemptStarted(p):
+        case let .attemptStarted(p), let .attemptPrepared(p):
             s += " \(runLabel(p.run, state)) attempt \(p.attempt) on \(p.host)"
             if let pid = p.pid { s += " pid \(pid)" }
             if let job = p.jobID { s += " job \(job)" }
@@ -88,7 +88,7 @@ public enum EventText {
             w.int("run", p.run)
             w.int("dataset_index", p.datasetIndex)
             w.string("folder", p.folder)
-        case let .attemptStarted(p):
+        case let .attemptStarted(p), let .attemptPrepared(p):
             w.int("run", p.run)
             w.int("attempt", p.attempt)
             w.string("executor", p.executor)

@@ -47,6 +47,8 @@ public struct AttemptState: Sendable, Equatable {
     public var ended: AttemptEnded?
     public var endedAt: Int64?
     public var metrics: AttemptMetrics?
+    /// False while only `attemptPrepared` is known: the runner may have died before it started the process.
+    public var launched: Bool = true
 }
 
 /// One (model, instance) run.
@@ -144,18 +146,22 @@ public struct SessionState: Sendable, Equatable {
                 models.append(queued.model)
             }
             runs.append(RunState(queued: queued))
+        case let .attemptPrepared(prepared):
+            guard let r = index(prepared.run, event) else { return }
+            begin(r, prepared, event, launched: false)
         case let .attemptStarted(started):
             guard let r = index(started.run, event) else { return }
-            let expected = runs[r].nextAttempt
-            if let last = runs[r].attempts.last, last.outcome == nil {
-                note(event.seq, "attempt \(started.attempt) of \(label(r)) started while attempt \(last.number) is running")
-            } else if started.attempt != expected {
-                note(event.seq, "attempt \(started.attempt) of \(label(r)) started; expected attempt \(expected)")
+            if let a = runs[r].attempts.indices.last, runs[r].attempts[a].number == started.attempt,
+               !runs[r].attempts[a].launched {
+                // The process of a prepared attempt now exists.
+                if runs[r].attempts[a].outcome != nil {
+                    note(event.seq, "attempt \(started.attempt) of \(label(r)) started after it ended")
+                }
+                runs[r].attempts[a].started = started
+                runs[r].attempts[a].launched = true
+                return
             }
-            if runs[r].attempts.last?.outcome != nil || runs[r].attempts.isEmpty { runningCount += 1 }
-            runs[r].attempts.append(AttemptState(number: started.attempt, started: started, startedAt: event.time))
-            runs[r].pendingRetry = nil
-            if completed { completed = false }
+            begin(r, started, event, launched: true)
         case let .attemptSucceeded(ended): end(ended, .succeeded, event)
         case let .attemptFailed(ended): end(ended, .failed, event)
         case let .attemptTimedOut(ended): end(ended, .timedOut, event)
@@ -201,6 +207,20 @@ public struct SessionState: Sendable, Equatable {
         case .unknown:
             unknownEvents += 1
         }
+    }
+
+    mutating func begin(_ r: Int, _ started: AttemptStarted, _ event: Event, launched: Bool) {
+        let expected = runs[r].nextAttempt
+        if let last = runs[r].attempts.last, last.outcome == nil {
+            note(event.seq, "attempt \(started.attempt) of \(label(r)) started while attempt \(last.number) is running")
+        } else if started.attempt != expected {
+            note(event.seq, "attempt \(started.attempt) of \(label(r)) started; expected attempt \(expected)")
+        }
+        if runs[r].attempts.last?.outcome != nil || runs[r].attempts.isEmpty { runningCount += 1 }
+        runs[r].attempts.append(AttemptState(number: started.attempt, started: started, startedAt: event.time,
+                                             launched: launched))
+        runs[r].pendingRetry = nil
+        if completed { completed = false }
     }
 
     func label(_ r: Int) -> String { "\(runs[r].model)/\(runs[r].instanceID)" }

@@ -132,26 +132,12 @@ public struct Scheduler: Sendable {
         }
     }
 
-    /// Attempts the log shows running, with no runner to watch them: after a
-    /// crash. The shell makes sure their processes are gone, then records these.
-    public func recoveryEvents(reason: String, wall: Int64) -> [EventKind] {
-        var events: [EventKind] = []
-        for run in state.runs where run.status == .running {
-            guard let last = run.attempts.last else { continue }
-            events.append(.attemptInterrupted(AttemptEnded(run: run.run, attempt: last.number, reason: reason)))
-            if let retry = retryDecision(run: run.run, attempt: last.number, outcome: .interrupted, wall: wall) {
-                events.append(.retryScheduled(retry))
-            }
-        }
-        return events
-    }
-
     /// Folds events the shell appended.
     public mutating func apply(_ events: [Event]) {
         for event in events {
             let run: RunIndex?
             switch event.kind {
-            case let .attemptStarted(p): run = p.run
+            case let .attemptStarted(p), let .attemptPrepared(p): run = p.run
             case let .attemptSucceeded(p), let .attemptFailed(p), let .attemptTimedOut(p), let .attemptInterrupted(p):
                 run = p.run
             case let .retryScheduled(p): run = p.run
@@ -397,7 +383,7 @@ public struct Scheduler: Sendable {
         if let stopReason {
             finished = true
             let detail = stopReason
-            return [.record([.runnerStopped(RunnerStopped(reason: detail == "cancelled" ? "cancelled" : "interrupted",
+            return [.record([.runnerStopped(RunnerStopped(reason: detail.hasPrefix("cancelled") ? "cancelled" : "interrupted",
                                                            exitCode: 130, detail: detail))]),
                     .finish(exitCode: 130)]
         }

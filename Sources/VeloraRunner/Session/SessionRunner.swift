@@ -131,10 +131,17 @@ public final class SessionRunner {
     }
 
     func execute(_ commands: [Scheduler.Command]) throws {
+        var starts: [(RunIndex, UInt32)] = []
         for command in commands {
+            if case let .start(run, attempt) = command {
+                starts.append((run, attempt))
+                continue
+            }
+            try start(starts)
+            starts.removeAll()
             switch command {
-            case let .start(run, attempt):
-                try start(run: run, attempt: attempt)
+            case .start:
+                break
             case let .terminate(run, attempt):
                 executor.terminate(run: run, attempt: attempt)
             case let .kill(run, attempt):
@@ -145,9 +152,11 @@ public final class SessionRunner {
                 exitCode = code
             }
         }
+        try start(starts)
     }
 
     func record(_ kinds: [EventKind]) throws(EventsError) {
+        guard !kinds.isEmpty else { return }
         let events = try writer.append(kinds)
         scheduler.apply(events)
         observer?.recorded(events, state: scheduler.state)
@@ -155,31 +164,50 @@ public final class SessionRunner {
 
     // MARK: Attempts
 
-    func start(run: RunIndex, attempt: UInt32) throws {
-        let r = scheduler.state.runs[Int(run)]
-        let attemptFolder = SessionLayout.attemptFolder(runFolder: r.queued.folder, attempt: attempt)
-        let outputDir = layout.root + "/" + attemptFolder
-        let spec = try makeSpec(run: r, attempt: attempt, outputDir: outputDir)
-        specs[run] = spec
-        var started = AttemptStarted(run: run, attempt: attempt, executor: executor.kind, host: hostName(),
-                                     argv: spec.argv, outputDir: attemptFolder, timeoutMs: config.timeoutMs)
-        let launched: StartedAttempt
-        do throws(RunnerError) {
-            launched = try executor.start(spec)
-        } catch {
-            try record([.attemptStarted(started)])
-            try execute(scheduler.handle(.started(run: run, attempt: attempt, mono: monotonicMillis())))
-            try execute(scheduler.handle(.exited(run: run, attempt: attempt, exit: AttemptExit(failure: error.description),
-                                                 mono: monotonicMillis(), wall: wallMillis())))
-            return
+    /// Starts attempts that were decided together. `attemptPrepared` is durable
+    /// before any process exists, so a crash can never leave a process the log
+    /// does not know about; the pids (or job ids) follow in `attemptStarted`.
+    /// Each step is one group commit for the whole batch.
+    func start(_ batch: [(RunIndex, UInt32)]) throws {
+        guard !batch.isEmpty else { return }
+        var prepared: [(AttemptSpec, AttemptStarted)] = []
+        for (run, attempt) in batch {
+            let r = scheduler.state.runs[Int(run)]
+            let attemptFolder = SessionLayout.attemptFolder(runFolder: r.queued.folder, attempt: attempt)
+            let spec = try makeSpec(run: r, attempt: attempt, outputDir: layout.root + "/" + attemptFolder)
+            specs[run] = spec
+            prepared.append((spec, AttemptStarted(run: run, attempt: attempt, executor: executor.kind, host: hostName(),
+                                                  argv: spec.argv, outputDir: attemptFolder, timeoutMs: config.timeoutMs)))
         }
-        let mono = monotonicMillis()
-        started.pid = launched.pid
-        started.pgid = launched.pgid
-        started.jobID = launched.jobID
-        started.host = launched.host
-        try record([.attemptStarted(started)])
-        try execute(scheduler.handle(.started(run: run, attempt: attempt, mono: mono)))
+        try record(prepared.map { .attemptPrepared($0.1) })
+        var started: [EventKind] = []
+        var launchedAt: [(RunIndex, UInt32, UInt64)] = []
+        var failed: [(RunIndex, UInt32, String)] = []
+        for (spec, intent) in prepared {
+            do throws(RunnerError) {
+                let launched = try executor.start(spec)
+                var event = intent
+                event.pid = launched.pid
+                event.pgid = launched.pgid
+                event.jobID = launched.jobID
+                event.host = launched.host
+                started.append(.attemptStarted(event))
+                launchedAt.append((spec.run, spec.attempt, monotonicMillis()))
+            } catch {
+                failed.append((spec.run, spec.attempt, error.description))
+            }
+        }
+        try record(started)
+        for (run, attempt, mono) in launchedAt {
+            try execute(scheduler.handle(.started(run: run, attempt: attempt, mono: mono)))
+        }
+        for (run, attempt, reason) in failed {
+            specs[run] = nil
+            let mono = monotonicMillis()
+            try execute(scheduler.handle(.started(run: run, attempt: attempt, mono: mono)))
+            try execute(scheduler.handle(.exited(run: run, attempt: attempt, exit: AttemptExit(failure: reason),
+                                                 mono: mono, wall: wallMillis())))
+        }
     }
 
     /// Prepares the attempt's folder and instance file; renders argv and env.
@@ -190,7 +218,8 @@ public final class SessionRunner {
             throw RunnerError.session("the dataset snapshot does not hold \(r.instanceID.debugDescription) at row \(index)")
         }
         let instanceFile = outputDir + "/velora-instance.json"
-        try writeFileAtomically(instanceFile, dataset.instances[index].raw + [0x0a])
+        // Not synced: a crash re-runs the attempt under a new number, which writes it again.
+        try writeFile(instanceFile, dataset.instances[index].raw + [0x0a])
         let model = config.models.first { $0.name == r.model }
         var values: [String: String] = [
             "instance_id": r.instanceID, "instance_file": instanceFile, "output_dir": outputDir, "model": r.model,

@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+import VeloraEvents
+import VeloraReplay
+import VeloraTestSupport
+
+/// A test agent with mixed, deterministic outcomes that counts its executions:
+/// every execution appends MODEL/INSTANCE/ATTEMPT to $COUNT first. (It is an argv
+/// element, so its literal braces are written `{{` and `}}`.)
+let countingAgent = """
+echo "$VELORA_MODEL/$VELORA_INSTANCE_ID/$VELORA_ATTEMPT" >> "$COUNT"
+case "$VELORA_INSTANCE_ID" in
+  fail*) sleep 0.1; exit 3;;
+  slow*) sleep 30;;
+  flaky*) if [ "$VELORA_ATTEMPT" -lt 2 ]; then sleep 0.1; exit 1; fi;;
+esac
+sleep 0.2
+printf '{{"info":{{"exit_status":"Submitted","submission":"diff","model_stats":{{"instance_cost":0.5,"api_calls":3}}}}}}' > "$VELORA_OUTPUT_DIR/run.traj.json"
+"""
+
+struct MixedSession {
+    let dir = TempDir("velora-session")
+    let ids = ["ok1", "fail1", "ok2", "flaky1", "ok3", "slow1", "ok4", "ok5"]
+    let mark: String
+    var output: String { dir.file("out") }
+    var count: String { dir.file("count") }
+
+    init() {
+        var rng = SystemRandomNumberGenerator()
+        mark = "mark-\(rng.next())"
+    }
+
+    var runArgs: [String] {
+        ["run", "--dataset", writeDataset(dir, ids), "--output", output, "--session", "s",
+         "--model", "name=alpha", "--model", "name=beta", "--jobs", "4", "--timeout", "1s", "--kill-grace", "200ms",
+         "--max-attempts", "4", "--backoff", "0", "--require", "*.traj.json",
+         "--env", "COUNT=\(count)", "--env", "VELORA_TEST_MARK=\(mark)", "--", "/bin/sh", "-c", countingAgent]
+    }
+
+    var layout: SessionLayout { SessionLayout(root: output + "/s") }
+
+    func resume(_ extra: [String] = []) throws -> VeloraResult {
+        try runVelora(["resume", "s", "--output", output] + extra, cwd: dir.path)
+    }
+
+    /// Executions per attempt key "model/instance/attempt".
+    var executions: [String: Int] {
+        var counts: [String: Int] = [:]
+        for line in lines(count) { counts[line, default: 0] += 1 }
+        return counts
+    }
+
+    var leftovers: [Int32] { processesWithEnvironment(containing: "VELORA_TEST_MARK=\(mark)") }
+}
+
+func debugLog(_ s: MixedSession) -> String {
+    guard let path = s.layout.readableLogPath, let events = try? LogReader.readAll(path: path).events else { return "-" }
+    var state = SessionState()
+    return events.map { state.apply($0); return EventText.line($0, state: state) }.joined(separator: "\n")
+}
+
+@Suite(.serialized) struct SessionTests {
+    /// The promises every finished session keeps.
+    func checkInvariants(_ s: MixedSession, _ state: SessionState, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(state.completed, sourceLocation: sourceLocation)
+        #expect(state.findings.isEmpty, "\(state.findings)", sourceLocation: sourceLocation)
+        let executions = s.executions
+        for run in state.runs {
+            #expect(run.status.isTerminal, "\(run.model)/\(run.instanceID) is \(run.status)", sourceLocation: sourceLocation)
+            for a in run.attempts {
+                // An attempt number is never executed twice: nothing is re-run under the same attempt.
+                #expect((executions["\(run.model)/\(run.instanceID)/\(a.number)"] ?? 0) <= 1,
+                        "\(run.model)/\(run.instanceID) attempt \(a.number) ran twice; log: \(debugLog(s))", sourceLocation: sourceLocation)
+            }
+            if let won = run.attempts.firstIndex(where: { $0.outcome == .succeeded }) {
+                // Nothing ran for this run after its success.
+                #expect(won == run.attempts.count - 1, sourceLocation: sourceLocation)
+                let later = executions.keys.filter { $0.hasPrefix("\(run.model)/\(run.instanceID)/") }
+                    .compactMap { UInt32($0.split(separator: "/").last ?? "") }.filter { $0 > run.attempts[won].number }
+                #expect(later.isEmpty, "\(run.model)/\(run.instanceID) ran again after succeeding", sourceLocation: sourceLocation)
+            }
+        }
+        // Deterministic outcomes: failures fail, the slow one times out, the rest succeed.
+        for run in state.runs where run.status != .interrupted {
+            let expected: RunStatus = run.instanceID.hasPrefix("fail") ? .failed
+                : run.instanceID.hasPrefix("slow") ? .timedOut : .succeeded
+            #expect(run.status == expected, "\(run.model)/\(run.instanceID)", sourceLocation: sourceLocation)
+        }
+        #expect(s.leftovers.isEmpty, "leftover processes \(s.leftovers)", sourceLocation: sourceLocation)
+    }
+
+    @Test func crashFreeSessionHasTheExpectedOutcomes() throws {
+        let s = MixedSession(); defer { s.dir.remove() }
+        let r = try runVelora(s.runArgs, cwd: s.dir.path)
+        #expect(r.code == 1, "\(r.stderr)")
+        try #require(s.layout.readableLogPath != nil, "\(r.stderr)")
+        let state = try foldSession(s.layout)
+        checkInvariants(s, state)
+        #expect(state.runs.filter { $0.status == .succeeded }.count == 12)
+        #expect(state.runs.first { $0.instanceID == "flaky1" }?.attempts.count == 2)
+        #expect(state.runs.first { $0.instanceID == "slow1" }?.attempts.count == 4)
+        // The reports were written at the end, through the same code as `velora report`.
+        #expect(fileExists(s.layout.reportsDir + "/summary.json"))
+    }
+
+    /// SIGKILL the runner at seeded random moments, resume (sometimes crashing again), until done.
+    @Test(arguments: 0..<20)
+    func crashAndResume(trial: Int) throws {
+        var rng = SeededRandom(seed: 9_000 + UInt64(trial))
+        let s = MixedSession(); defer { s.dir.remove() }
+        var process = try startVelora(s.runArgs, cwd: s.dir.path)
+        var crashes = 0
+        while true {
+            let target = Int.random(in: 20...70, using: &rng)
+            let reached = waitUntil(30) { eventCount(s.layout) >= target || process.process.isRunning == false }
+            #expect(reached)
+            let before = try? LogReader.readAll(path: s.layout.readableLogPath ?? "").events
+            process.signal(SIGKILL)
+            _ = process.wait()
+            crashes += 1
+            // No recorded outcome is lost: what was in the log stays, as a prefix.
+            if let before {
+                let after = try LogReader.readAll(path: try #require(s.layout.readableLogPath)).events
+                #expect(Array(after.prefix(before.count)) == before)
+            }
+            // The plan is a pure function of the log.
+            let plan1 = try s.resume(["--dry-run"])
+            let plan2 = try s.resume(["--dry-run"])
+            #expect(plan1.code == 0 && plan1.stdout == plan2.stdout)
+            if crashes >= 3 || Bool.random(using: &rng) { break }
+            process = try startVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
+        }
+        let final = try s.resume()
+        #expect(final.code == 1 || final.code == 0, "\(final.stderr)")
+        let state = try foldSession(s.layout)
+        checkInvariants(s, state)
+        #expect(state.runnerStarts >= 2)
+    }
+
+    @Test func sigintStopsGracefullyAndTheSessionResumes() throws {
+        let s = MixedSession(); defer { s.dir.remove() }
+        let process = try startVelora(s.runArgs, cwd: s.dir.path)
+        #expect(waitUntil(30) { s.layout.readableLogPath != nil && (try? foldSession(s.layout))?.runningCount ?? 0 >= 2 })
+        process.signal(SIGINT)
+        let result = process.wait()
+        #expect(result.code == 130, "\(result.stderr)")
+        let state = try foldSession(s.layout)
+        #expect(state.lastStop?.reason == "interrupted")
+        #expect(state.runs.contains { $0.attempts.last?.outcome == .interrupted })
+        #expect(state.runningCount == 0)
+        #expect(s.leftovers.isEmpty)
+        let resumed = try s.resume()
+        #expect(resumed.code == 1)
+        checkInvariants(s, try foldSession(s.layout))
+    }
+
+    @Test func aSecondRunnerIsRefusedWithExit3() throws {
+        let s = MixedSession(); defer { s.dir.remove() }
+        let process = try startVelora(s.runArgs, cwd: s.dir.path)
+        #expect(waitUntil(30) { eventCount(s.layout) > 20 })
+        let second = try s.resume()
+        #expect(second.code == 3)
+        #expect(second.stderr.contains("locked by a live runner (pid \(process.pid) on"))
+        // status works from another terminal while the runner appends.
+        let status = try runVelora(["status", "s", "--output", s.output], cwd: s.dir.path)
+        #expect(status.code == 0)
+        #expect(status.stdout.contains("running (pid \(process.pid)"))
+        // cancel asks it to stop gracefully.
+        let cancel = try runVelora(["cancel", "s", "--output", s.output, "--wait"], cwd: s.dir.path)
+        #expect(cancel.code == 0)
+        #expect(process.wait().code == 130)
+        #expect(try foldSession(s.layout).lastStop?.reason == "cancelled")
+    }
+
+    @Test func retryThenResumeRerunsExactlyTheChosenRuns() throws {
+        let s = MixedSession(); defer { s.dir.remove() }
+        _ = try runVelora(s.runArgs, cwd: s.dir.path)
+        let before = try foldSession(s.layout)
+        let failed = before.runs.filter { $0.status == .failed }.map { "\($0.model)/\($0.instanceID)" }
+        #expect(failed.sorted() == ["alpha/fail1", "beta/fail1"])
+        let countBefore = lines(s.count)
+        let retry = try runVelora(["retry", "s", "--output", s.output, "--status", "failed", "--model", "alpha"], cwd: s.dir.path)
+        #expect(retry.code == 0, "\(retry.stderr)")
+        #expect(try s.resume().code == 1)
+        let newLines = Array(lines(s.count).dropFirst(countBefore.count))
+        #expect(newLines == ["alpha/fail1/5"])
+        let after = try foldSession(s.layout)
+        #expect(after.runs.first { $0.model == "alpha" && $0.instanceID == "fail1" }?.attempts.count == 5)
+        // --dataset-out writes the chosen instances, byte for byte.
+        let out = s.dir.file("again.jsonl")
+        #expect(try runVelora(["retry", "s", "--output", s.output, "--status", "timed_out", "--dataset-out", out], cwd: s.dir.path).code == 0)
+        #expect(try Dataset.load(path: out).instances.map(\.id) == ["slow1"])
+    }
+
+    @Test func hostileIdsAndModelNamesStayInsideAndExecuteNothing() throws {
+        let dir = TempDir("velora-hostile"); defer { dir.remove() }
+        let ids = ["../../escape", "/etc/passwd", "x'; touch pwned; '", "$(touch pwned2)", "a\nb", ".", "..",
+                   String(repeating: "long", count: 1000), "`touch pwned3`"]
+        let data = writeDataset(dir, ids)
+        let out = dir.file("out")
+        let r = try runVelora(["run", "--dataset", data, "--output", out, "--session", "s",
+                               "--model", "name=../m", "--model", "name=$(touch pwned4)",
+                               "--", "/bin/sh", "-c", "printf '%s' \"$1\" > \"$VELORA_OUTPUT_DIR/id\"", "sh", "{instance_id}"],
+                              cwd: dir.path)
+        #expect(r.code == 0, "\(r.stderr)")
+        let state = try foldSession(SessionLayout(root: out + "/s"))
+        #expect(state.runs.count == ids.count * 2)
+        for run in state.runs {
+            let folder = out + "/s/" + (run.attempts.last?.started.outputDir ?? "")
+            let real = URL(fileURLWithPath: folder).standardizedFileURL.path
+            #expect(real.hasPrefix(out + "/s/runs/"))
+            #expect(try String(contentsOfFile: folder + "/id", encoding: .utf8) == run.instanceID)
+        }
+        for name in ["pwned", "pwned2", "pwned3", "pwned4"] {
+            #expect(!fileExists(dir.file(name)))
+        }
+        let top = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(top == ["data.jsonl", "out"])
+    }
+}
