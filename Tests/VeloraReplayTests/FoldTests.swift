@@ -303,17 +303,33 @@ func expectConsistent(_ state: SessionState, _ context: String, sourceLocation: 
         let session = try RealSession.make("velora-asof", instances: ["ok-1", "fail-2", "retry-3"], models: ["a", "b"],
                                            script: smallAgent, flags: smallAgentFlags)
         defer { session.dir.remove() }
-        let events = try LogReader.readAll(path: try #require(session.layout.readableLogPath)).events
+        try #require(session.result.code == 1, "\(session.result.stderr)")
+        try checkAsOf(session.layout, work: session.dir)
+    }
+
+    /// The same on the golden sessions' logs (two runners, a requested retry).
+    @Test(arguments: GoldenSpec.all.map(\.name))
+    func asOfOnGoldenLogs(_ name: String) throws {
+        let dir = TempDir("velora-asof-golden")
+        defer { dir.remove() }
+        let layout = SessionLayout(root: dir.file(name))
+        try FileManager.default.createDirectory(atPath: layout.eventsDir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: GoldenSpec.named(name).directory + "/events.vlog", toPath: layout.logPath)
+        try checkAsOf(layout, work: dir)
+    }
+
+    func checkAsOf(_ layout: SessionLayout, work: TempDir) throws {
+        let events = try LogReader.readAll(path: try #require(layout.readableLogPath)).events
         try #require(events.count > 20)
-        let last = events.count
 
         func check(_ asOf: String, _ prefix: ArraySlice<Event>) throws {
-            let out = session.dir.file("asof-\(asOf.replacingOccurrences(of: ":", with: "-"))")
-            let result = try runVelora(["report", session.layout.root, "--as-of", asOf, "--format", "json,csv,text",
-                                        "--out", out], cwd: session.dir.path)
+            let out = work.file("asof-\(asOf.replacingOccurrences(of: ":", with: "-"))")
+            let result = try runVelora(["report", layout.root, "--as-of", asOf, "--format", "json,csv,text", "--out", out],
+                                       cwd: work.path)
             try #require(result.code == 0, "--as-of \(asOf): \(result.stderr)")
             let state = SessionState(events: prefix)
             let report = SessionReport(state)
+            #expect(report.asOfSeq == (prefix.last?.seq ?? 0))
             let expected = [
                 "summary.json": ReportRenderer.summaryJSON(report),
                 "results.csv": ReportRenderer.resultsCSV(report),
@@ -326,7 +342,7 @@ func expectConsistent(_ state: SessionState, _ context: String, sourceLocation: 
             #expect(result.stdout == expected["report.txt"])
         }
 
-        for seq in 0...(last + 1) {
+        for seq in 0...(events.count + 1) {
             try check(String(seq), events.prefix(seq))
         }
         // By time: every event whose time is at most T, up to the first later one.

@@ -86,7 +86,17 @@ func firstDifference(_ expected: String, _ actual: String) -> String? {
         let el = i < e.count ? String(e[i]) : "<end of text>"
         let al = i < a.count ? String(a[i]) : "<end of text>"
         if el != al {
-            return "first difference at line \(i + 1):\n  expected: \(el.debugDescription)\n  actual:   \(al.debugDescription)"
+            // Long lines (JSON is one line): show the neighbourhood of the first differing character.
+            let e = Array(el), a = Array(al)
+            var column = 0
+            while column < min(e.count, a.count) && e[column] == a[column] { column += 1 }
+            let from = max(0, column - 40)
+            func window(_ chars: [Character]) -> String {
+                (from > 0 ? "…" : "") + String(chars[min(from, chars.count)..<min(chars.count, column + 60)])
+                    + (chars.count > column + 60 ? "…" : "")
+            }
+            return "first difference at line \(i + 1), column \(column + 1):\n"
+                + "  expected: \(window(e).debugDescription)\n  actual:   \(window(a).debugDescription)"
         }
     }
     return "the texts differ only in line endings or bytes that do not split into lines"
