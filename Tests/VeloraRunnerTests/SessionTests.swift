@@ -140,7 +140,7 @@ func debugLog(_ s: MixedSession) -> String {
     @Test func sigintStopsGracefullyAndTheSessionResumes() throws {
         let s = MixedSession(); defer { s.dir.remove() }
         let process = try startVelora(s.runArgs, cwd: s.dir.path)
-        #expect(waitUntil(30) { s.layout.readableLogPath != nil && (try? foldSession(s.layout))?.runningCount ?? 0 >= 2 })
+        #expect(waitUntil(30) { s.layout.readableLogPath != nil && (try? quietFold(s.layout))??.runningCount ?? 0 >= 2 })
         process.signal(SIGINT)
         let result = process.wait()
         #expect(result.code == 130, "\(result.stderr)")

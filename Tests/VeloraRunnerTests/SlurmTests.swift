@@ -153,7 +153,7 @@ struct SlurmSession {
         let s = SlurmSession(); defer { s.dir.remove() }
         let config = s.config(ids: ["wait1", "fail1"], models: ["m"], agent: SlurmSession.agent)
         let p = try startVelora(["run", "--config", config, "--session", "s"], cwd: s.dir.path)
-        #expect(waitUntil(60) { lines(s.count).count == 2 && ((try? foldSession(s.layout))?.runs.allSatisfy { $0.attempts.first?.started.jobID != nil } ?? false) })
+        #expect(waitUntil(60) { lines(s.count).count == 2 && ((try? quietFold(s.layout))??.runs.allSatisfy { $0.attempts.first?.started.jobID != nil } ?? false) })
         p.signal(SIGKILL)
         _ = p.wait()
         let before = try foldSession(s.layout)
