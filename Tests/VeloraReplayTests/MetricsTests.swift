@@ -19,7 +19,6 @@ struct ExpectedMetrics: Sendable {
     var tokensReceived: UInt64? = nil
     var apiCalls: UInt64? = nil
     /// When set, `apiCalls` is the right value but velora gets it wrong today.
-    var apiCallsKnownIssue: String? = nil
     var note: String? = nil
 }
 
@@ -48,7 +47,6 @@ enum RealTrajectories {
         relative.hasSuffix("output.jsonl") ? "openhands" : TrajectoryMetrics.format(ofFile: relative)
     }
 
-    static let apiCallsFromTokenUsages = "TrajectoryMetrics.fill (openhands): an empty metrics.costs list wins over metrics.token_usages, so api_calls is 0"
 
     static func gemini(_ id: String, cost: Double, calls: UInt64, bytes: UInt64) -> (String, ExpectedMetrics) {
         ("trajectories/mini-swe-agent/gemini-3-pro-verified/trajs/\(id)/\(id).traj.json",
@@ -97,7 +95,7 @@ enum RealTrajectories {
          ExpectedMetrics(format: "openhands",
                          exitStatus: "error: RuntimeError: Agent reached maximum iteration in headless mode. Current iteration: 50, max iteration: 50",
                          exitStatusPrefix: "error:", submitted: true, submissionBytes: 557, cost: 0,
-                         tokensSent: 938015, tokensReceived: 5627, apiCalls: 49, apiCallsKnownIssue: apiCallsFromTokenUsages)),
+                         tokensSent: 938015, tokensReceived: 5627, apiCalls: 49)),
         // Newer OpenHands (GPT-5): cost 0.5808695, 20 costs entries, no token usage.
         ("openhands/fastjson2-2775_gpt5.output.jsonl",
          ExpectedMetrics(format: "openhands", exitStatus: "finished", submitted: true, submissionBytes: 1573, cost: 0.5808695,
@@ -122,13 +120,7 @@ func expectMetrics(_ m: AttemptMetrics, _ e: ExpectedMetrics, _ context: String,
     }
     #expect(m.tokensSent == e.tokensSent, "\(context)", sourceLocation: sourceLocation)
     #expect(m.tokensReceived == e.tokensReceived, "\(context)", sourceLocation: sourceLocation)
-    if let issue = e.apiCallsKnownIssue {
-        withKnownIssue(Comment(rawValue: issue)) {
-            #expect(m.apiCalls == e.apiCalls, "\(context): api_calls", sourceLocation: sourceLocation)
-        }
-    } else {
-        #expect(m.apiCalls == e.apiCalls, "\(context): api_calls", sourceLocation: sourceLocation)
-    }
+    #expect(m.apiCalls == e.apiCalls, "\(context): api_calls", sourceLocation: sourceLocation)
     #expect(m.note == e.note, "\(context)", sourceLocation: sourceLocation)
 }
 
@@ -211,8 +203,7 @@ func expectMetrics(_ m: AttemptMetrics, _ e: ExpectedMetrics, _ context: String,
         TrajectoryMetrics.fill(&metrics, format: "openhands", data: Data(records[r.index]) + Data([0x0a]))
         expectMetrics(metrics, ExpectedMetrics(format: "openhands", exitStatus: r.status, submitted: true,
                                                submissionBytes: r.patchBytes, cost: 0, tokensSent: r.sent,
-                                               tokensReceived: r.received, apiCalls: r.tokenUsages,
-                                               apiCallsKnownIssue: RealTrajectories.apiCallsFromTokenUsages),
+                                               tokensReceived: r.received, apiCalls: r.tokenUsages),
                       "record \(r.index)")
     }
 

@@ -24,12 +24,15 @@ public func seconds(_ ms: UInt64) -> String {
 /// A fixed-point decimal with `places` digits, rounded half away from zero.
 public func fixed(_ value: Double, _ places: Int) -> String {
     guard value.isFinite else { return "0" }
-    var scale: Double = 1
+    var scale: UInt64 = 1
     for _ in 0..<places { scale *= 10 }
-    let scaled = (abs(value) * scale).rounded()
-    let whole = UInt64(scaled / scale)
-    let frac = UInt64(scaled - Double(whole) * scale)
-    let sign = value < 0 && scaled > 0 ? "-" : ""
+    let scaled = (abs(value) * Double(scale)).rounded()
+    // Beyond what a UInt64 holds, fixed point means nothing: print the value as it is.
+    guard scaled < 9e18 else { return "\(value)" }
+    let total = UInt64(scaled)
+    let whole = total / scale
+    let frac = total % scale
+    let sign = value < 0 && total > 0 ? "-" : ""
     guard places > 0 else { return sign + String(whole) }
     let f = String(frac)
     return sign + String(whole) + "." + String(repeating: "0", count: places - f.count) + f

@@ -91,7 +91,7 @@ extension ReportRenderer {
                 if row.attempts > 0 { title += ", \(row.attempts) attempt(s)" }
                 if let reason = row.reason { title += " — \(reason)" }
                 if let log = row.logPath { title += " — log: \(log)" }
-                let href = row.outputDir.map { sessionLink + escapePath($0) + "/" } ?? ""
+                let href = row.outputDir.map { escapePath(sessionLink + $0) + "/" } ?? ""
                 h += "<td class=\"cell\" data-status=\"\(row.status.rawValue)\" style=\"background:\(color)\">"
                 h += href.isEmpty ? "<a title=\"\(escape(title))\"></a>" : "<a href=\"\(escape(href))\" title=\"\(escape(title))\"></a>"
                 h += "</td>"
@@ -106,7 +106,7 @@ extension ReportRenderer {
             for row in problems {
                 h += "<tr><td>\(escape(row.model))/\(escape(row.instanceID))</td><td>\(label(row.status))</td><td>\(row.attempts)</td>"
                 h += "<td style=\"text-align:left\">\(escape(row.reason ?? ""))</td><td>"
-                if let log = row.logPath { h += "<a class=\"log\" href=\"\(escape(sessionLink + escapePath(log)))\">output.log.gz</a>" }
+                if let log = row.logPath { h += "<a class=\"log\" href=\"\(escape(escapePath(sessionLink + log)))\">output.log.gz</a>" }
                 h += "</td></tr>\n"
             }
             h += "</table>\n"
@@ -148,10 +148,20 @@ extension ReportRenderer {
         return out
     }
 
-    /// Folder names may hold `%XX` escapes: a URL needs the `%` itself escaped.
+    /// A path as a URL path: every byte but unreserved ones and `/` percent-encoded
+    /// (folder names hold `%XX` escapes themselves; a session path may hold `#` or `?`).
     static func escapePath(_ s: String) -> String {
-        var out = ""
-        for c in s { if c == "%" { out += "%25" } else if c == " " { out += "%20" } else { out.append(c) } }
-        return out
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.append(b)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xf)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

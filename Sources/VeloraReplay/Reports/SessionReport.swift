@@ -47,6 +47,11 @@ public struct ModelSummary: Sendable, Equatable {
     }
 }
 
+func saturating(_ a: UInt64, _ b: UInt64?) -> UInt64 {
+    let (sum, overflow) = a.addingReportingOverflow(b ?? 0)
+    return overflow ? .max : sum
+}
+
 /// Everything the reports show, computed from the fold alone.
 public struct SessionReport: Sendable, Equatable {
     public var sessionID: String
@@ -96,9 +101,10 @@ public struct SessionReport: Sendable, Equatable {
                     guard let metrics = a.metrics else { continue }
                     s.withMetrics += 1
                     if let c = metrics.cost { s.cost += c; s.costKnown += 1 }
-                    s.tokensSent += metrics.tokensSent ?? 0
-                    s.tokensReceived += metrics.tokensReceived ?? 0
-                    s.apiCalls += metrics.apiCalls ?? 0
+                    // Agents write what they like: sums saturate instead of overflowing.
+                    s.tokensSent = saturating(s.tokensSent, metrics.tokensSent)
+                    s.tokensReceived = saturating(s.tokensReceived, metrics.tokensReceived)
+                    s.apiCalls = saturating(s.apiCalls, metrics.apiCalls)
                 }
                 if let metrics = run.attempts.last?.metrics {
                     if metrics.submitted == true { s.submitted += 1 }

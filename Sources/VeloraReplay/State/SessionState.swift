@@ -125,10 +125,10 @@ public struct SessionState: Sendable, Equatable {
 
     /// Folds one event into the state.
     public mutating func apply(_ event: Event) {
-        if event.seq != lastSeq + 1 {
+        if event.seq != lastSeq &+ 1 {
             note(event.seq, event.seq <= lastSeq
                  ? "sequence number goes back (after #\(lastSeq))"
-                 : "sequence gap: #\(lastSeq + 1)...#\(event.seq - 1) missing")
+                 : "sequence gap: #\(lastSeq &+ 1)...#\(event.seq &- 1) missing")
         }
         lastSeq = max(lastSeq, event.seq)
         if firstTime == nil { firstTime = event.time }

@@ -72,8 +72,11 @@ public enum TrajectoryMetrics {
                     metrics.tokensSent = uint(usage["prompt_tokens"])
                     metrics.tokensReceived = uint(usage["completion_tokens"])
                 }
-                if let costs = m["costs"] as? [Any] { metrics.apiCalls = UInt64(costs.count) }
-                else if let usages = m["token_usages"] as? [Any] { metrics.apiCalls = UInt64(usages.count) }
+                // One entry per LLM call; some versions leave `costs` empty and fill `token_usages`.
+                let costs = (m["costs"] as? [Any]) ?? []
+                let usages = (m["token_usages"] as? [Any]) ?? []
+                if !costs.isEmpty { metrics.apiCalls = UInt64(costs.count) }
+                else if !usages.isEmpty { metrics.apiCalls = UInt64(usages.count) }
             }
             if metrics.apiCalls == nil, let history = record["history"] as? [Any] {
                 let calls = history.filter { ($0 as? [String: Any])?["source"] as? String == "agent" }.count
