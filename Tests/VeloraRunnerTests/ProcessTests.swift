@@ -120,6 +120,11 @@ struct OneRun {
             size += n
         }
         #expect(size == 200_000_001)
+        // The runner never holds the output: the child writes to its log file directly.
+        // ru_maxrss of waited-for children covers velora (and head/tr, which are small).
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN, &usage)
+        #expect(usage.ru_maxrss < 100 * 1024, "a child of the test (velora) peaked at \(usage.ru_maxrss / 1024) MB")
     }
 
     @Test func childClosesStdoutEarly() throws {

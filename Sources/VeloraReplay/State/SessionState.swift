@@ -158,6 +158,7 @@ public struct SessionState: Sendable, Equatable {
                     note(event.seq, "attempt \(started.attempt) of \(label(r)) started after it ended")
                 }
                 runs[r].attempts[a].started = started
+                runs[r].attempts[a].started.argv = []
                 runs[r].attempts[a].launched = true
                 return
             }
@@ -217,7 +218,10 @@ public struct SessionState: Sendable, Equatable {
             note(event.seq, "attempt \(started.attempt) of \(label(r)) started; expected attempt \(expected)")
         }
         if runs[r].attempts.last?.outcome != nil || runs[r].attempts.isEmpty { runningCount += 1 }
-        runs[r].attempts.append(AttemptState(number: started.attempt, started: started, startedAt: event.time,
+        // The argv stays in the log (`velora log`); the fold keeps what projections use.
+        var kept = started
+        kept.argv = []
+        runs[r].attempts.append(AttemptState(number: started.attempt, started: kept, startedAt: event.time,
                                              launched: launched))
         runs[r].pendingRetry = nil
         if completed { completed = false }
