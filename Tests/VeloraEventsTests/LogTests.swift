@@ -41,6 +41,21 @@ func bytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPat
         #expect(try LogReader.readAll(path: path).events.count == 4)
     }
 
+    @Test func unsyncedAppendsAreVisibleAndASyncCoversThem() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("events.vlog")
+        let writer = try LogWriter(path: path)
+        try writer.appendUnsynced(Array(sampleEventKinds().prefix(3)))
+        // A reader sees them at once (they were written, only not yet fsynced).
+        #expect(try LogReader.readAll(path: path).events.count == 3)
+        try writer.sync()
+        try writer.append(.sessionCompleted(SessionCompleted(runs: 0, succeeded: 0)))
+        try writer.appendUnsynced([.logRepaired(LogRepaired(offset: 1, droppedBytes: 2))])
+        let events = try LogReader.readAll(path: path).events
+        #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(writer.fileSize == UInt64(bytes(path).count))
+    }
+
     @Test func rejectsFilesThatAreNotLogs() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.write("x", "{\"not\": \"a log\"}\n")

@@ -160,3 +160,21 @@ public func eventCount(_ layout: SessionLayout) -> Int {
 
 /// Whether the environment asks for every optional suite (CI): a missing prerequisite is a failure.
 public let requireAll = ProcessInfo.processInfo.environment["VELORA_TEST_REQUIRE_ALL"] == "1"
+
+/// Runs velora under GNU time and returns its exit code and its own peak resident
+/// memory in KB. (A child's ru_maxrss starts at its parent's RSS when the parent
+/// is as big as the test process, so velora is started from the small `time`.)
+public func runVeloraMeasured(_ arguments: [String], cwd: String) throws -> (code: Int32, maxRSSKB: Int) {
+    let report = FileManager.default.temporaryDirectory.path + "/velora-time-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    defer { unlink(report) }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+    p.arguments = ["-f", "%M", "-o", report, veloraBinary] + arguments
+    p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    let kb = Int(((try? String(contentsOfFile: report, encoding: .utf8)) ?? "").split(separator: "\n").last ?? "") ?? -1
+    return (p.terminationStatus, kb)
+}

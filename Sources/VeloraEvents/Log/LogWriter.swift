@@ -18,7 +18,6 @@ public final class LogWriter: @unchecked Sendable {
     // Guarded by `condition`:
     var nextSeq: UInt64
     var pending: [UInt8] = []
-    var pendingLastSeq: UInt64 = 0
     var durableSeq: UInt64
     var flushing = false
     var failure: EventsError?
@@ -126,38 +125,86 @@ public final class LogWriter: @unchecked Sendable {
         unlink(gz)
     }
 
-    /// Appends events and returns them, numbered and stamped, once durable.
+    /// Appends events and returns them, numbered and stamped, once durable
+    /// (together with everything written before them).
     @discardableResult
     public func append(_ kinds: [EventKind]) throws(EventsError) -> [Event] {
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw .writerStopped(path: path, cause: failure.description) }
+        let events = stamp(kinds)
+        pending += encoded(events)
+        try waitDurable(upTo: nextSeq - 1)
+        return events
+    }
+
+    /// Writes events now, so readers see them, without waiting for an fsync: the
+    /// next `append` or `sync` makes them durable. For facts nothing is done on
+    /// until then (the runner syncs before it starts a process and before it sleeps).
+    @discardableResult
+    public func appendUnsynced(_ kinds: [EventKind]) throws(EventsError) -> [Event] {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw .writerStopped(path: path, cause: failure.description) }
+        let events = stamp(kinds)
+        pending += encoded(events)
+        if !flushing {
+            // No commit in flight: write now (a leader would write `pending` itself).
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            do throws(EventsError) {
+                try writeAll(fd: fd, path: path, batch)
+                size += UInt64(batch.count)
+            } catch {
+                failure = error
+                throw .writerStopped(path: path, cause: error.description)
+            }
+        }
+        return events
+    }
+
+    /// Makes everything appended so far durable.
+    public func sync() throws(EventsError) {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw .writerStopped(path: path, cause: failure.description) }
+        try waitDurable(upTo: nextSeq - 1)
+    }
+
+    func stamp(_ kinds: [EventKind]) -> [Event] {
         var events: [Event] = []
         events.reserveCapacity(kinds.count)
         let now = clock()
         for kind in kinds {
-            let event = Event(seq: nextSeq, time: now, kind: kind)
+            events.append(Event(seq: nextSeq, time: now, kind: kind))
             nextSeq += 1
-            LogFormat.appendRecord(event, to: &pending)
-            events.append(event)
         }
-        let mine = nextSeq - 1
-        pendingLastSeq = mine
-        while durableSeq < mine {
+        return events
+    }
+
+    func encoded(_ events: [Event]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for event in events { LogFormat.appendRecord(event, to: &bytes) }
+        return bytes
+    }
+
+    /// Group commit; called with the lock held. One caller leads: it writes what
+    /// is pending and fsyncs, covering every event numbered so far; the others wait.
+    func waitDurable(upTo target: UInt64) throws(EventsError) {
+        while durableSeq < target {
             if let failure { throw .writerStopped(path: path, cause: failure.description) }
             if flushing {
                 condition.wait()
                 continue
             }
-            // Lead a group commit of everything pending.
             flushing = true
             let batch = pending
-            let batchLast = pendingLastSeq
+            let batchLast = nextSeq - 1  // everything numbered is pending now or already written
             pending.removeAll(keepingCapacity: true)
             condition.unlock()
             let result: EventsError?
             do throws(EventsError) {
-                try writeAll(fd: fd, path: path, batch)
+                if !batch.isEmpty { try writeAll(fd: fd, path: path, batch) }
                 _ = try valueOrErrno(path: path, "fsync") { fdatasync(fd) }
                 result = nil
             } catch {
@@ -173,7 +220,6 @@ public final class LogWriter: @unchecked Sendable {
             }
             condition.broadcast()
         }
-        return events
     }
 
     /// Appends one event once durable.

@@ -36,6 +36,27 @@ public struct ModelSummary: Sendable, Equatable {
     public var exitStatuses: [String: Int] = [:]
 
     public func count(_ status: RunStatus) -> Int { counts[status] ?? 0 }
+
+    /// Counts one run in place (a copy per run would make the report quadratic).
+    mutating func add(_ run: RunState) {
+        runs += 1
+        counts[run.status, default: 0] += 1
+        attempts += run.attempts.count
+        for a in run.attempts {
+            if let d = a.ended?.durationMs { durations.append(d) }
+            guard let metrics = a.metrics else { continue }
+            withMetrics += 1
+            if let c = metrics.cost { cost += c; costKnown += 1 }
+            // Agents write what they like: sums saturate instead of overflowing.
+            tokensSent = saturating(tokensSent, metrics.tokensSent)
+            tokensReceived = saturating(tokensReceived, metrics.tokensReceived)
+            apiCalls = saturating(apiCalls, metrics.apiCalls)
+        }
+        if let metrics = run.attempts.last?.metrics {
+            if metrics.submitted == true { submitted += 1 }
+            if let status = metrics.exitStatus { exitStatuses[status, default: 0] += 1 }
+        }
+    }
     public var finished: Int { RunStatus.allCases.filter(\.isTerminal).reduce(0) { $0 + count($1) } }
     public var successRate: Double { runs == 0 ? 0 : Double(count(.succeeded)) / Double(runs) }
     public var meanMs: UInt64? { durations.isEmpty ? nil : durations.reduce(0, +) / UInt64(durations.count) }
@@ -90,29 +111,8 @@ public struct SessionReport: Sendable, Equatable {
             }
             if run.status == .retrying, let retry = run.pendingRetry { row.reason = "retry scheduled: " + retry.reason }
             rows.append(row)
-            var m = byModel[run.model] ?? ModelSummary(model: run.model)
-            for target in [0, 1] {
-                var s = target == 0 ? m : total
-                s.runs += 1
-                s.counts[run.status, default: 0] += 1
-                s.attempts += run.attempts.count
-                for a in run.attempts { if let d = a.ended?.durationMs { s.durations.append(d) } }
-                for a in run.attempts {
-                    guard let metrics = a.metrics else { continue }
-                    s.withMetrics += 1
-                    if let c = metrics.cost { s.cost += c; s.costKnown += 1 }
-                    // Agents write what they like: sums saturate instead of overflowing.
-                    s.tokensSent = saturating(s.tokensSent, metrics.tokensSent)
-                    s.tokensReceived = saturating(s.tokensReceived, metrics.tokensReceived)
-                    s.apiCalls = saturating(s.apiCalls, metrics.apiCalls)
-                }
-                if let metrics = run.attempts.last?.metrics {
-                    if metrics.submitted == true { s.submitted += 1 }
-                    if let status = metrics.exitStatus { s.exitStatuses[status, default: 0] += 1 }
-                }
-                if target == 0 { m = s } else { total = s }
-            }
-            byModel[run.model] = m
+            byModel[run.model, default: ModelSummary(model: run.model)].add(run)
+            total.add(run)
         }
         models = state.models.compactMap { name in
             guard var m = byModel[name] else { return nil }

@@ -77,6 +77,7 @@ public final class SessionRunner {
     func loop() throws {
         while true {
             try settle()
+            try writer.sync()
             if exitCode != nil { return }
             try wait()
             let mono = monotonicMillis()
@@ -155,9 +156,13 @@ public final class SessionRunner {
         try start(starts)
     }
 
-    func record(_ kinds: [EventKind]) throws(EventsError) {
+    /// Records events, written at once but synced with the next durable append:
+    /// the loop syncs before it sleeps, and `attemptPrepared` is synced (with
+    /// everything before it) before any process starts, so no process ever runs
+    /// on the strength of an event a crash could lose.
+    func record(_ kinds: [EventKind], durable: Bool = false) throws(EventsError) {
         guard !kinds.isEmpty else { return }
-        let events = try writer.append(kinds)
+        let events = durable ? try writer.append(kinds) : try writer.appendUnsynced(kinds)
         scheduler.apply(events)
         observer?.recorded(events, state: scheduler.state)
     }
@@ -179,7 +184,7 @@ public final class SessionRunner {
             prepared.append((spec, AttemptStarted(run: run, attempt: attempt, executor: executor.kind, host: hostName(),
                                                   argv: spec.argv, outputDir: attemptFolder, timeoutMs: config.timeoutMs)))
         }
-        try record(prepared.map { .attemptPrepared($0.1) })
+        try record(prepared.map { .attemptPrepared($0.1) }, durable: true)
         var started: [EventKind] = []
         var launchedAt: [(RunIndex, UInt32, UInt64)] = []
         var failed: [(RunIndex, UInt32, String)] = []
