@@ -91,7 +91,7 @@ struct RunCommand: VeloraCommand {
 /// Runs a session with the progress display; prints the summary and report paths.
 func runSession(layout: SessionLayout, lock: SessionLock, writer: LogWriter, state: SessionState, config: RunConfig,
                 dataset: Dataset, executor: Executor, command: String, console: Console) throws -> Int32 {
-    let display = ProgressDisplay(console: console, total: state.runs.count)
+    let display = ProgressDisplay(console: console, state: state)
     let runner = try SessionRunner(layout: layout, lock: lock, writer: writer, state: state, config: config,
                                    dataset: dataset, executor: executor, observer: display,
                                    environment: console.environment)

@@ -9,15 +9,19 @@ final class ProgressDisplay: RunObserver {
     let console: Console
     let total: Int
     var finishedAttempts = 0
+    /// Runs that reached a final outcome while this display watched, plus those before.
+    var finishedRuns: Int
     var drawnLines = 0
     var latest: [String] = []
     let startMono = monotonicMillis()
     var lastDraw: UInt64 = 0
     var state = SessionState()
 
-    init(console: Console, total: Int) {
+    init(console: Console, state: SessionState) {
         self.console = console
-        self.total = total
+        total = state.runs.count
+        finishedRuns = state.runs.filter { $0.status.isTerminal }.count
+        self.state = state
     }
 
     var tickInterval: UInt64? { console.isTerminal ? 1000 : nil }
@@ -35,12 +39,12 @@ final class ProgressDisplay: RunObserver {
             }
             guard let line else { continue }
             finishedAttempts += 1
+            if let run = EventText.run(of: event.kind), state.runs[Int(run)].status.isTerminal { finishedRuns += 1 }
             if console.isTerminal {
                 latest.append(line)
                 if latest.count > 4 { latest.removeFirst() }
             } else {
-                let done = state.runs.filter { $0.status.isTerminal }.count
-                console.out("[\(done)/\(total)] \(line)\n")
+                console.out("[\(finishedRuns)/\(total)] \(line)\n")
             }
         }
         if console.isTerminal { draw(force: false) }

@@ -214,17 +214,19 @@ public final class GzipWriter {
         if sync { _ = try valueOrErrno(path: path, "fsync") { fsync(fd) } }
     }
 
-    /// Ends the stream (trailer with CRC and size) and fsyncs the file.
-    public func finish() throws(EventsError) {
+    /// Ends the stream (trailer with CRC and size) and, unless told not to, fsyncs the file.
+    public func finish(sync: Bool = true) throws(EventsError) {
         guard !finished else { return }
         finished = true
         try deflateAll(UnsafeRawBufferPointer(start: nil, count: 0), mode: Z_FINISH)
-        _ = try valueOrErrno(path: path, "fsync") { fsync(fd) }
+        if sync { _ = try valueOrErrno(path: path, "fsync") { fsync(fd) } }
     }
 }
 
 /// Compresses `source` into `destination` (atomically: a temporary name, then rename).
-public func gzipFile(from source: String, to destination: String, level: Int32 = 6) throws(EventsError) {
+/// `durable: false` skips the fsyncs, for a caller that syncs many files at once.
+public func gzipFile(from source: String, to destination: String, level: Int32 = 6,
+                     durable: Bool = true) throws(EventsError) {
     let tmp = destination + ".tmp"
     do throws(EventsError) {
         let input = try FileSource(path: source)
@@ -237,13 +239,13 @@ public func gzipFile(from source: String, to destination: String, level: Int32 =
                 try writer.write(UnsafeRawBufferPointer(rebasing: raw[0..<n]))
             }
         }
-        try writer.finish()
+        try writer.finish(sync: durable)
     } catch {
         unlink(tmp)
         throw error
     }
     _ = try valueOrErrno(path: destination, "rename") { rename(tmp, destination) }
-    try fsyncDirectory(of: destination)
+    if durable { try fsyncDirectory(of: destination) }
 }
 
 /// Opens a file for reading, inflating it when it is gzip.

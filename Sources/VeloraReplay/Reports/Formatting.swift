@@ -8,12 +8,23 @@ public func isoTime(_ ms: Int64) -> String {
     let millis = Int((ms % 1000 + 1000) % 1000)
     var parts = tm()
     gmtime_r(&seconds, &parts)
-    func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return String(repeating: "0", count: max(0, width - s.count)) + s
+    // Reports print this for every run and attempt: built in one buffer.
+    var b = [UInt8](repeating: 0, count: 24)
+    func put(_ value: Int, _ at: Int, _ width: Int) {
+        var v = value
+        for k in stride(from: at + width - 1, through: at, by: -1) {
+            b[k] = UInt8(48 + v % 10)
+            v /= 10
+        }
     }
-    return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-        + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(millis, 3))Z"
+    put(Int(parts.tm_year) + 1900, 0, 4); b[4] = 45
+    put(Int(parts.tm_mon) + 1, 5, 2); b[7] = 45
+    put(Int(parts.tm_mday), 8, 2); b[10] = 84
+    put(Int(parts.tm_hour), 11, 2); b[13] = 58
+    put(Int(parts.tm_min), 14, 2); b[16] = 58
+    put(Int(parts.tm_sec), 17, 2); b[19] = 46
+    put(millis, 20, 3); b[23] = 90
+    return String(decoding: b, as: UTF8.self)
 }
 
 /// Seconds with three decimals, from milliseconds, without floating-point noise.
@@ -102,6 +113,8 @@ public struct JSONWriter {
     }
 
     public static func quote(_ s: String) -> String {
+        // Most values need no escaping: copy them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c || $0 == 0x7f }) { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

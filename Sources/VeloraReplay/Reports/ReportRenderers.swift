@@ -126,7 +126,7 @@ public enum ReportRenderer {
 
     static func csvLine(_ cells: [String]) -> String {
         cells.map { cell in
-            if cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            if cell.utf8.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) {
                 return "\"" + cell.replacingAll("\"", with: "\"\"") + "\""
             }
             return cell

@@ -27,6 +27,9 @@ public final class SessionRunner {
     let nonce: String
     let baseEnvironment: [String: String]
     let compression = DispatchQueue(label: "velora.log-compression")
+    let logsToCompress = LogBatch()
+    /// Whether events that something will act on were written but not yet synced.
+    var unsynced = false
     var signalPipe: (read: Int32, write: Int32) = (-1, -1)
     var exitCode: Int32?
     var specs: [RunIndex: AttemptSpec] = [:]
@@ -77,7 +80,10 @@ public final class SessionRunner {
     func loop() throws {
         while true {
             try settle()
-            try writer.sync()
+            if unsynced || exitCode != nil {
+                try writer.sync()
+                unsynced = false
+            }
             if exitCode != nil { return }
             try wait()
             let mono = monotonicMillis()
@@ -163,6 +169,9 @@ public final class SessionRunner {
     func record(_ kinds: [EventKind], durable: Bool = false) throws(EventsError) {
         guard !kinds.isEmpty else { return }
         let events = durable ? try writer.append(kinds) : try writer.appendUnsynced(kinds)
+        // A lost `attemptStarted` is harmless (its `attemptPrepared` is durable): no sync needed for it.
+        if durable { unsynced = false }
+        else if kinds.contains(where: { if case .attemptStarted = $0 { false } else { true } }) { unsynced = true }
         scheduler.apply(events)
         observer?.recorded(events, state: scheduler.state)
     }
@@ -291,15 +300,25 @@ public final class SessionRunner {
         return false
     }
 
-    /// Compresses an attempt's log off the runner's thread.
+    /// Compresses an attempt's log off the runner's thread. Logs that end together
+    /// are compressed as a batch with one `syncfs` before their plain forms are
+    /// removed: a crash leaves the plain log (compressed again on resume), never neither.
     func compressLog(_ path: String) {
+        guard logsToCompress.add(path) else { return }
+        let batch = logsToCompress
+        let root = layout.root
         compression.async {
-            guard fileExists(path) else { return }
-            do {
-                try gzipFile(from: path, to: path + ".gz", level: 1)
-                unlink(path)
-            } catch {
-                // The plain log stays; a resume compresses it again.
+            while true {
+                let paths = batch.takeAll()
+                if paths.isEmpty { return }
+                var done: [String] = []
+                for path in paths where fileExists(path) {
+                    if (try? gzipFile(from: path, to: path + ".gz", level: 1, durable: false)) != nil { done.append(path) }
+                }
+                let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                let synced = fd >= 0 && velora_syncfs(fd) == 0
+                if fd >= 0 { _ = close(fd) }
+                if synced { for path in done { unlink(path) } }
             }
         }
     }
@@ -380,5 +399,25 @@ public final class SessionRunner {
             out += buffer[0..<n].map { Int32($0) }
         }
         return out
+    }
+}
+
+/// Paths waiting for compression, shared with the compression queue.
+final class LogBatch: @unchecked Sendable {
+    let lock = NSLock()
+    var paths: [String] = []
+
+    /// Adds a path; true when the queue must be woken (nothing was waiting).
+    func add(_ path: String) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        paths.append(path)
+        return paths.count == 1
+    }
+
+    func takeAll() -> [String] {
+        lock.lock(); defer { lock.unlock() }
+        let taken = paths
+        paths.removeAll()
+        return taken
     }
 }
