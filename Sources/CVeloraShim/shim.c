@@ -74,7 +74,3 @@ int velora_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path)
 int velora_pipe_cloexec_nonblock(int fds[2]) {
     return pipe2(fds, O_CLOEXEC | O_NONBLOCK);
 }
-
-int velora_syncfs(int fd) {
-    return syncfs(fd);
-}

@@ -31,9 +31,6 @@ int velora_wtermsig(int status);
 /// pipe2(fds, O_CLOEXEC | O_NONBLOCK): pipe2 is hidden behind _GNU_SOURCE.
 int velora_pipe_cloexec_nonblock(int fds[2]);
 
-/// syncfs(2): flushes the file system holding fd (hidden behind _GNU_SOURCE).
-int velora_syncfs(int fd);
-
 /// posix_spawn_file_actions_addchdir_np, hidden behind _GNU_SOURCE.
 int velora_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 

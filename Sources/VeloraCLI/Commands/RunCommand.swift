@@ -96,8 +96,8 @@ func runSession(layout: SessionLayout, lock: SessionLock, writer: LogWriter, sta
                                    dataset: dataset, executor: executor, observer: display,
                                    environment: console.environment)
     let code = try runner.run(command: command)
-    display.finish()
     let final = try SessionStore.load(layout).state
+    display.finish(final)
     try writeReports(state: final, layout: layout, console: console)
     if final.completed {
         // A finished session's log is kept compressed; a later writer restores it.

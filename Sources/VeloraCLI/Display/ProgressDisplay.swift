@@ -15,19 +15,18 @@ final class ProgressDisplay: RunObserver {
     var latest: [String] = []
     let startMono = monotonicMillis()
     var lastDraw: UInt64 = 0
-    var state = SessionState()
 
     init(console: Console, state: SessionState) {
         self.console = console
         total = state.runs.count
         finishedRuns = state.runs.filter { $0.status.isTerminal }.count
-        self.state = state
     }
 
     var tickInterval: UInt64? { console.isTerminal ? 1000 : nil }
 
+    /// The state is only looked at, never kept: a second reference to the runner's
+    /// state would make its next change copy every run.
     func recorded(_ events: [Event], state: SessionState) {
-        self.state = state
         for event in events {
             let line: String?
             switch event.kind {
@@ -47,12 +46,11 @@ final class ProgressDisplay: RunObserver {
                 console.out("[\(finishedRuns)/\(total)] \(line)\n")
             }
         }
-        if console.isTerminal { draw(force: false) }
+        if console.isTerminal { draw(state, force: false) }
     }
 
     func tick(state: SessionState) {
-        self.state = state
-        if console.isTerminal { draw(force: true) }
+        if console.isTerminal { draw(state, force: true) }
     }
 
     func describe(_ e: AttemptEnded, _ what: String, _ state: SessionState) -> String {
@@ -68,7 +66,7 @@ final class ProgressDisplay: RunObserver {
         console.colors ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 
-    func draw(force: Bool) {
+    func draw(_ state: SessionState, force: Bool) {
         let now = monotonicMillis()
         if !force && now - lastDraw < 200 { return }
         lastDraw = now
@@ -101,8 +99,8 @@ final class ProgressDisplay: RunObserver {
         console.out(out)
     }
 
-    func finish() {
-        if console.isTerminal { draw(force: true) }
+    func finish(_ state: SessionState) {
+        if console.isTerminal { draw(state, force: true) }
     }
 }
 

@@ -224,9 +224,9 @@ public final class GzipWriter {
 }
 
 /// Compresses `source` into `destination` (atomically: a temporary name, then rename).
-/// `durable: false` skips the fsyncs, for a caller that syncs many files at once.
+/// `durable: false` skips the folder fsync after the rename; `syncData` the file's own.
 public func gzipFile(from source: String, to destination: String, level: Int32 = 6,
-                     durable: Bool = true) throws(EventsError) {
+                     durable: Bool = true, syncData: Bool = true) throws(EventsError) {
     let tmp = destination + ".tmp"
     do throws(EventsError) {
         let input = try FileSource(path: source)
@@ -239,7 +239,7 @@ public func gzipFile(from source: String, to destination: String, level: Int32 =
                 try writer.write(UnsafeRawBufferPointer(rebasing: raw[0..<n]))
             }
         }
-        try writer.finish(sync: durable)
+        try writer.finish(sync: syncData)
     } catch {
         unlink(tmp)
         throw error

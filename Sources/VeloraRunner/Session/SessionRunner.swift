@@ -300,25 +300,23 @@ public final class SessionRunner {
         return false
     }
 
-    /// Compresses an attempt's log off the runner's thread. Logs that end together
-    /// are compressed as a batch with one `syncfs` before their plain forms are
-    /// removed: a crash leaves the plain log (compressed again on resume), never neither.
+    /// Compresses an attempt's log off the runner's thread; the plain log is removed
+    /// only once the compressed one is on disk: a crash leaves the plain log
+    /// (compressed again on resume), never neither.
     func compressLog(_ path: String) {
         guard logsToCompress.add(path) else { return }
         let batch = logsToCompress
-        let root = layout.root
         compression.async {
             while true {
                 let paths = batch.takeAll()
                 if paths.isEmpty { return }
-                var done: [String] = []
                 for path in paths where fileExists(path) {
-                    if (try? gzipFile(from: path, to: path + ".gz", level: 1, durable: false)) != nil { done.append(path) }
+                    // The .gz is fsynced; its rename needs no folder fsync of its own: the
+                    // journal commits it no later than the unlink that follows it.
+                    if (try? gzipFile(from: path, to: path + ".gz", level: 1, durable: false, syncData: true)) != nil {
+                        unlink(path)
+                    }
                 }
-                let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                let synced = fd >= 0 && velora_syncfs(fd) == 0
-                if fd >= 0 { _ = close(fd) }
-                if synced { for path in done { unlink(path) } }
             }
         }
     }
