@@ -53,6 +53,14 @@ struct MixedSession {
     var leftovers: [Int32] { processesWithEnvironment(containing: "VELORA_TEST_MARK=\(mark)") }
 }
 
+enum StatusTail {
+    /// The last status block printed.
+    static func last(_ text: String) -> String {
+        guard let range = text.range(of: "session s:", options: .backwards) else { return text }
+        return String(text[range.lowerBound...])
+    }
+}
+
 func debugLog(_ s: MixedSession) -> String {
     guard let path = s.layout.readableLogPath, let events = try? LogReader.readAll(path: path).events else { return "-" }
     var state = SessionState()
@@ -170,6 +178,28 @@ func debugLog(_ s: MixedSession) -> String {
         #expect(cancel.code == 0)
         #expect(process.wait().code == 130)
         #expect(try foldSession(s.layout).lastStop?.reason == "cancelled")
+    }
+
+    /// `log --follow` and `status --watch` read a live log (no lock) and end with the runner.
+    @Test func followAndWatchALiveSession() throws {
+        let s = MixedSession(); defer { s.dir.remove() }
+        let runner = try startVelora(s.runArgs, cwd: s.dir.path)
+        #expect(waitUntil(30) { s.layout.readableLogPath != nil })
+        let follow = try startVelora(["log", "s", "--output", s.output, "--follow", "--json"], cwd: s.dir.path)
+        let watch = try startVelora(["status", "s", "--output", s.output, "--watch"], cwd: s.dir.path)
+        let followed = follow.wait()
+        let watched = watch.wait()
+        #expect(runner.wait().code == 1)
+        let all = try LogReader.readAll(path: try #require(s.layout.readableLogPath)).events
+        // Every event exactly once, whole, in order.
+        let seqs = followed.stdout.split(separator: "\n").compactMap { line -> UInt64? in
+            guard let data = line.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            return (object["seq"] as? NSNumber)?.uint64Value
+        }
+        #expect(seqs == all.map(\.seq))
+        // The last block it printed shows the finished session.
+        #expect(StatusTail.last(watched.stdout).hasPrefix("session s: finished"), "\(watched.stdout)")
     }
 
     @Test func retryThenResumeRerunsExactlyTheChosenRuns() throws {

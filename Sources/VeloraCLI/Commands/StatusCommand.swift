@@ -31,8 +31,9 @@ struct StatusCommand: VeloraCommand {
         }
         var dirty = false
         try LogFollower(layout: layout).read(follow: args.flag("watch"), onEvent: { state.apply($0); dirty = true },
-                                             onIdle: { if dirty || console.isTerminal { render(); dirty = false } })
-        if !args.flag("watch") { render() }
+                                             onIdle: { if dirty { render(); dirty = false } })
+        // Once, or (watching) the final state after the runner let go.
+        render()
         return ExitCode.success
     }
 
