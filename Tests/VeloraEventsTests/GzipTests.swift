@@ -3,16 +3,6 @@ import Testing
 import VeloraEvents
 import VeloraTestSupport
 
-func readAllBytes(_ source: ByteSource) throws -> [UInt8] {
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = try chunk.withMutableBytes { (raw) throws(EventsError) in try source.read(into: raw) }
-        if n == 0 { return out }
-        out += chunk[0..<n]
-    }
-}
-
 @Suite struct GzipTests {
     @Test func roundTripAndZcat() throws {
         let dir = TempDir(); defer { dir.remove() }

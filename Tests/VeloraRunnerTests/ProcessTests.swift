@@ -44,7 +44,7 @@ struct OneRun {
         #expect(outcome(state).1?.exitCode == 0)
         // stdout and stderr end up in the attempt's compressed log.
         let log = layout.root + "/runs/m/i1/attempt-1/output.log.gz"
-        let text = try String(decoding: readAll(GzipReader(path: log)), as: UTF8.self)
+        let text = try String(decoding: readAllBytes(GzipReader(path: log)), as: UTF8.self)
         #expect(text == "hello\noops\n")
         #expect(t.leftovers.isEmpty)
     }
@@ -118,15 +118,7 @@ struct OneRun {
         let state = try foldSession(layout)
         #expect(outcome(state).0 == .succeeded)
         let gz = layout.root + "/runs/m/i1/attempt-1/output.log.gz"
-        var size = 0
-        let reader = try GzipReader(path: gz)
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = try chunk.withMutableBytes { (raw) throws(EventsError) in try reader.read(into: raw) }
-            if n == 0 { break }
-            size += n
-        }
-        #expect(size == 200_000_001)
+        #expect(try readAllBytes(GzipReader(path: gz)).count == 200_000_001)
     }
 
     @Test func childClosesStdoutEarly() throws {
@@ -171,15 +163,5 @@ struct OneRun {
         #expect(lines(attempt + "/seen") == ["a/b c", "x/y", "{literal}", "a/b c", "m", "1", "s1", t.dir.path])
         // The instance file holds the dataset row byte for byte.
         #expect(lines(attempt + "/instance") == lines(data))
-    }
-
-    func readAll(_ source: ByteSource) throws -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = try chunk.withMutableBytes { (raw) throws(EventsError) in try source.read(into: raw) }
-            if n == 0 { return out }
-            out += chunk[0..<n]
-        }
     }
 }

@@ -39,6 +39,17 @@ public let repoRoot: String = {
 /// A file under `Tests/Fixtures`.
 public func fixture(_ relative: String) -> String { repoRoot + "/Tests/Fixtures/" + relative }
 
+/// Everything a byte source yields.
+public func readAllBytes(_ source: ByteSource) throws -> [UInt8] {
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = try chunk.withMutableBytes { (raw) throws(EventsError) in try source.read(into: raw) }
+        if n == 0 { return out }
+        out += chunk[0..<n]
+    }
+}
+
 /// Seeded randomness for tests.
 public typealias SeededRandom = SplitMix64
 

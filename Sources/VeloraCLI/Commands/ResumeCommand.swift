@@ -35,7 +35,7 @@ struct ResumeCommand: VeloraCommand {
         let plan = ResumePlan(state: state, policy: SchedulePolicy(config: config))
         if plan.starts.isEmpty && plan.interrupted.isEmpty && state.liveRunner == nil {
             console.err("velora: session \(name) has nothing left to run\n")
-            try writeReports(state: state, layout: layout, console: console)
+            try writeReports(state: state, layout: layout)
             console.err(Summary.text(state))
             return state.runs.allSatisfy { $0.status == .succeeded } ? ExitCode.success : ExitCode.failedRuns
         }

@@ -98,7 +98,7 @@ func runSession(layout: SessionLayout, lock: SessionLock, writer: LogWriter, sta
     let code = try runner.run(command: command)
     let final = try SessionStore.load(layout).state
     display.finish(final)
-    try writeReports(state: final, layout: layout, console: console)
+    try writeReports(state: final, layout: layout)
     if final.completed {
         // A finished session's log is kept compressed; a later writer restores it.
         try? LogWriter.compress(path: layout.logPath)

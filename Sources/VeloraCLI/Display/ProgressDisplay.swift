@@ -126,6 +126,6 @@ enum Summary {
 }
 
 /// Writes every report file into the session's `reports/`.
-func writeReports(state: SessionState, layout: SessionLayout, console: Console) throws {
+func writeReports(state: SessionState, layout: SessionLayout) throws {
     try ReportFiles.write(state: state, to: layout.reportsDir, formats: ReportFiles.allFormats, failedOnly: false)
 }

@@ -1,4 +1,5 @@
 import VeloraEvents
+import VeloraReplay
 
 /// Everything an executor needs to start one attempt. Paths are absolute.
 public struct AttemptSpec: Sendable, Equatable {
@@ -33,10 +34,8 @@ public struct EndedAttempt: Sendable, Equatable {
     public var signal: Int32?
     public var executorState: String?
     /// Set when the executor itself decided the outcome (Slurm TIMEOUT, NODE_FAIL, ...).
-    public var forcedOutcome: ForcedOutcome?
+    public var forcedOutcome: Outcome?
     public var failure: String?
-
-    public enum ForcedOutcome: Sendable, Equatable { case failed, timedOut, interrupted }
 }
 
 /// What a resume learns about an attempt a previous runner left without an outcome.

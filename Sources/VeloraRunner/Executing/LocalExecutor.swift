@@ -28,15 +28,24 @@ public final class LocalExecutor: Executor {
     var byRun: [RunIndex: Int32] = [:]
     var exited: [EndedAttempt] = []
 
+    var isSubreaper = false
+
     public init(host: String) {
         self.host = host
-        _ = velora_set_child_subreaper()
+    }
+
+    /// Becomes a child subreaper when the first attempt starts (not at construction:
+    /// a process that only validates a config must not start adopting orphans).
+    func becomeSubreaper() {
+        guard !isSubreaper else { return }
+        isSubreaper = velora_set_child_subreaper() == 0
     }
 
     public var wakeupDescriptor: Int32? { nil }
     public func pollInterval() -> UInt64? { nil }
 
     public func start(_ spec: AttemptSpec) throws(RunnerError) -> StartedAttempt {
+        becomeSubreaper()
         let pid = try spawn(spec)
         live[pid] = Live(run: spec.run, attempt: spec.attempt, pid: pid, token: spec.token)
         byRun[spec.run] = pid
@@ -183,6 +192,7 @@ public final class LocalExecutor: Executor {
     }
 
     public func recover(_ attempts: [(RunIndex, AttemptStarted)], sessionToken: String) -> [RunIndex: RecoveredAttempt] {
+        becomeSubreaper()
         // Whatever a dead runner left running is killed: its output can no longer be trusted to be whole.
         ensureGone(tokenPrefix: sessionToken)
         var result: [RunIndex: RecoveredAttempt] = [:]

@@ -1,4 +1,5 @@
 import VeloraEvents
+import VeloraReplay
 
 /// Runs attempts as Slurm jobs (`sbatch --parsable`), watched with one batched
 /// `squeue` call per poll for all of the session's jobs (no `sacct`: accounting

@@ -106,7 +106,6 @@ public struct Scheduler: Sendable {
     var supervised: [RunIndex: Supervision] = [:]
     var runningPerModel: [Int]
     public private(set) var stopReason: String?
-    var killedNow = false
     public private(set) var finished = false
     var monoNow: UInt64 = 0
     var wallNow: Int64 = 0
@@ -238,7 +237,6 @@ public struct Scheduler: Sendable {
     }
 
     mutating func killAll() -> [Command] {
-        killedNow = true
         var commands: [Command] = []
         for (run, s) in supervised.sorted(by: { $0.key < $1.key }) where s.startMono != nil {
             commands.append(.kill(run: run, attempt: s.attempt))

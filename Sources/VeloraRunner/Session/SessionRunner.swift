@@ -271,13 +271,7 @@ public final class SessionRunner {
         }()
         specs[ended.run] = nil
         var exit = AttemptExit(exitCode: ended.exitCode, signal: ended.signal, executorState: ended.executorState,
-                               failure: ended.failure)
-        switch ended.forcedOutcome {
-        case .failed: exit.forcedOutcome = .failed
-        case .timedOut: exit.forcedOutcome = .timedOut
-        case .interrupted: exit.forcedOutcome = .interrupted
-        case nil: break
-        }
+                               failure: ended.failure, forcedOutcome: ended.forcedOutcome)
         exit.missing = config.success.require.filter { !Self.hasNonEmptyMatch(outputDir: outputDir, pattern: $0) }
         exit.metrics = TrajectoryMetrics.extract(outputDir: outputDir, run: ended.run, attempt: ended.attempt)
         compressLog(outputDir + "/output.log")
