@@ -248,12 +248,6 @@ public func gzipFile(from source: String, to destination: String, level: Int32 =
     if durable { try fsyncDirectory(of: destination) }
 }
 
-/// Opens a file for reading, inflating it when it is gzip.
-public func openByteSource(path: String) throws(EventsError) -> ByteSource {
-    if try isGzip(path: path) { return try GzipReader(path: path) }
-    return try FileSource(path: path)
-}
-
 /// zlib's CRC-32 of a buffer, continuing from `previous`.
 @inline(__always)
 public func crc32Of(_ bytes: UnsafeRawBufferPointer, previous: UInt32 = 0) -> UInt32 {
