@@ -146,15 +146,17 @@ public final class GzipWriter {
     var output: [UInt8]
     var finished = false
 
-    /// Creates (truncates) `path`. Level 1 favours speed: agent logs can be large.
-    public init(path: String, level: Int32 = 6) throws(EventsError) {
+    /// Creates (truncates) `path`. `expectedSize` (when known) keeps the buffers
+    /// and zlib's state small for small inputs: most attempt logs are tiny.
+    public init(path: String, level: Int32 = 6, expectedSize: Int? = nil) throws(EventsError) {
         self.path = path
         fd = try openFile(path, O_WRONLY | O_CREAT | O_TRUNC)
-        output = [UInt8](repeating: 0, count: 256 * 1024)
+        let small = (expectedSize ?? Int.max) < 64 * 1024
+        output = [UInt8](repeating: 0, count: small ? 16 * 1024 : 256 * 1024)
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         // 15 + 16: gzip wrapper, so zcat reads it.
-        let rc = deflateInit2_(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+        let rc = deflateInit2_(stream, level, Z_DEFLATED, 15 + 16, small ? 2 : 8, Z_DEFAULT_STRATEGY,
                                zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else {
             stream.deallocate()
@@ -230,8 +232,10 @@ public func gzipFile(from source: String, to destination: String, level: Int32 =
     let tmp = destination + ".tmp"
     do throws(EventsError) {
         let input = try FileSource(path: source)
-        let writer = try GzipWriter(path: tmp, level: level)
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        var st = stat()
+        let size = stat(source, &st) == 0 ? Int(st.st_size) : nil
+        let writer = try GzipWriter(path: tmp, level: level, expectedSize: size)
+        var chunk = [UInt8](repeating: 0, count: min(256 * 1024, max(4096, (size ?? 256 * 1024) + 1)))
         while true {
             let n = try chunk.withMutableBytes { (raw) throws(EventsError) in try input.read(into: raw) }
             if n == 0 { break }
