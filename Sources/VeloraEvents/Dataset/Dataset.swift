@@ -293,11 +293,17 @@ func isSpace(_ b: UInt8) -> Bool {
     b == 0x20 || b == 0x0a || b == 0x0d || b == 0x09
 }
 
+/// Whether a number from JSONSerialization was `true`/`false` in the text (on Linux
+/// booleans come back as NSNumber; their type encoding tells them apart).
+public func isJSONBoolean(_ n: NSNumber) -> Bool {
+    String(cString: n.objCType) == "c"
+}
+
 func jsonKind(_ value: Any) -> String {
     switch value {
     case is NSNull: return "null"
     case let n as NSNumber:
-        return String(cString: n.objCType) == "c" ? "a boolean" : "a number"
+        return isJSONBoolean(n) ? "a boolean" : "a number"
     case is String: return "a string"
     case is [Any]: return "an array"
     case is [String: Any]: return "an object"

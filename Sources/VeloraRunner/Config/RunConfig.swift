@@ -362,21 +362,21 @@ struct KeyPath {
     }
 
     func int(_ v: Any, _ key: String, range: ClosedRange<Int>) throws(RunnerError) -> Int {
-        guard let n = v as? NSNumber, !isBool(n), let i = Int(exactly: n.doubleValue), range.contains(i) else {
+        guard let n = v as? NSNumber, !isJSONBoolean(n), let i = Int(exactly: n.doubleValue), range.contains(i) else {
             throw error(key, "must be an integer in \(range.lowerBound)...\(range.upperBound), got \(describe(v))")
         }
         return i
     }
 
     func positiveInt(_ v: Any, _ key: String) throws(RunnerError) -> Int {
-        guard let n = v as? NSNumber, !isBool(n), let i = Int(exactly: n.doubleValue), i > 0 else {
+        guard let n = v as? NSNumber, !isJSONBoolean(n), let i = Int(exactly: n.doubleValue), i > 0 else {
             throw error(key, "must be a positive integer, got \(describe(v))")
         }
         return i
     }
 
     func duration(_ v: Any, _ key: String) throws(RunnerError) -> UInt64 {
-        if let n = v as? NSNumber, !isBool(n), n.doubleValue >= 0 { return UInt64(n.doubleValue * 1000) }
+        if let n = v as? NSNumber, !isJSONBoolean(n), n.doubleValue >= 0 { return UInt64(n.doubleValue * 1000) }
         if let s = v as? String, let ms = DurationParser.milliseconds(s) { return ms }
         throw error(key, "must be a duration like \"90s\", \"30m\", \"2h\", \"1h30m\" or seconds, got \(describe(v))")
     }
@@ -393,16 +393,15 @@ struct KeyPath {
 
     func scalarText(_ v: Any, _ key: String) throws(RunnerError) -> String {
         if let s = v as? String, !(v is NSNumber) { return s }
-        if let n = v as? NSNumber { return isBool(n) ? (n.boolValue ? "true" : "false") : "\(n)" }
+        if let n = v as? NSNumber { return isJSONBoolean(n) ? (n.boolValue ? "true" : "false") : "\(n)" }
         throw error(key, "must be a string, number or boolean, got \(describe(v))")
     }
 
-    func isBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
 
     func describe(_ v: Any) -> String {
         switch v {
         case is NSNull: return "null"
-        case let n as NSNumber: return isBool(n) ? "a boolean" : "the number \(n)"
+        case let n as NSNumber: return isJSONBoolean(n) ? "a boolean" : "the number \(n)"
         case let s as String: return "the string \(s.debugDescription)"
         case is [Any]: return "an array"
         case is [String: Any]: return "an object"

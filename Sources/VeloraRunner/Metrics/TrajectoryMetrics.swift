@@ -117,7 +117,7 @@ public enum TrajectoryMetrics {
     }
 
     static func number(_ value: Any?) -> Double? {
-        guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+        guard let n = value as? NSNumber, !isJSONBoolean(n) else { return nil }
         return n.doubleValue
     }
 
