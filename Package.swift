@@ -20,11 +20,14 @@ let package = Package(
         .target(name: "VeloraCLI", dependencies: ["VeloraEvents", "VeloraReplay", "VeloraRunner"]),
         .executableTarget(name: "velora", dependencies: ["VeloraCLI"]),
         .executableTarget(name: "velora-bench", dependencies: ["VeloraEvents", "VeloraReplay", "VeloraRunner"]),
-        .target(name: "VeloraTestSupport", dependencies: ["VeloraEvents", "VeloraReplay", "VeloraRunner"], path: "Tests/VeloraTestSupport"),
+        .target(name: "VeloraTestSupport", dependencies: ["VeloraEvents", "VeloraReplay", "VeloraRunner", "VeloraCLI"],
+                path: "Tests/VeloraTestSupport"),
         .testTarget(name: "VeloraEventsTests", dependencies: ["VeloraEvents", "VeloraTestSupport"]),
         .testTarget(name: "VeloraReplayTests", dependencies: ["VeloraReplay", "VeloraTestSupport"]),
         .testTarget(name: "VeloraRunnerTests", dependencies: ["VeloraRunner", "VeloraTestSupport"]),
         .testTarget(name: "VeloraCLITests", dependencies: ["VeloraCLI", "VeloraTestSupport"]),
+        // The reliability suite (scripts/reliability): run apart from the rest, see scripts/test.
+        .testTarget(name: "VeloraReliabilityTests", dependencies: ["VeloraCLI", "VeloraRunner", "VeloraTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

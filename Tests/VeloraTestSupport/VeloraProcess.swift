@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VeloraEvents
 import VeloraReplay
+import VeloraCLI
 
 /// The built `velora` binary (tests build it with `swift build --build-tests`).
 public let veloraBinary: String = {
@@ -177,4 +178,14 @@ public func runVeloraMeasured(_ arguments: [String], cwd: String) throws -> (cod
     p.waitUntilExit()
     let kb = Int(((try? String(contentsOfFile: report, encoding: .utf8)) ?? "").split(separator: "\n").last ?? "") ?? -1
     return (p.terminationStatus, kb)
+}
+
+/// Runs the CLI in-process with captured output (no spawn: for read-only commands in bulk).
+public func cli(_ args: [String], cwd: String) -> (code: Int32, out: String, err: String) {
+    final class Box: @unchecked Sendable { var out = ""; var err = "" }
+    let box = Box()
+    let console = Console(out: { box.out += $0 }, err: { box.err += $0 }, isTerminal: false,
+                          environment: ["PATH": "/usr/bin:/bin"], cwd: cwd)
+    let code = VeloraCLI.run(args, console: console)
+    return (code, box.out, box.err)
 }

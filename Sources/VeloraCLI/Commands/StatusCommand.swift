@@ -41,7 +41,10 @@ struct StatusCommand: VeloraCommand {
         if let holder = SessionLock.liveHolder(layout: layout) { return "running (pid \(holder.pid) on \(holder.host))" }
         if state.completed { return "finished" }
         if state.liveRunner != nil { return "crashed (the runner died without recording its stop; velora resume continues)" }
-        if let stop = state.lastStop { return "stopped (\(stop.reason)); velora resume continues" }
+        if let stop = state.lastStop {
+            let why = stop.reason == "error" ? "error: \(stop.detail ?? "-")" : stop.reason
+            return "stopped (\(why)); velora resume continues"
+        }
         return "not started"
     }
 

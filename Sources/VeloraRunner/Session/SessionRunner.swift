@@ -61,18 +61,30 @@ public final class SessionRunner {
             try recoverLeftovers()
             try loop()
         } catch {
-            // The log or the system failed: stop everything this runner started; the log stays valid.
-            for run in scheduler.state.runs where run.status == .running {
-                if let last = run.attempts.last { executor.kill(run: run.run, attempt: last.number) }
-            }
-            _ = executor.collect(monoNow: monotonicMillis())
-            compression.sync {}
-            if let e = error as? RunnerError { throw e }
-            if let e = error as? EventsError { throw RunnerError(e) }
-            throw .system("\(error)")
+            let failure = (error as? RunnerError) ?? (error as? EventsError).map(RunnerError.init) ?? .system("\(error)")
+            stop(on: failure)
+            throw failure
         }
         compression.sync {}
         return exitCode ?? 1
+    }
+
+    /// The log or the system failed (a full disk, say): kill what this runner
+    /// started and, if the log still takes a write, record those attempts
+    /// interrupted and the runner stopped with the error. If it does not, the log
+    /// stays valid as it is (a torn tail at worst) and the next runner records them.
+    func stop(on failure: RunnerError) {
+        let reason = "the runner stopped on an error: \(failure.description)"
+        var kinds: [EventKind] = []
+        for run in scheduler.state.runs where run.status == .running {
+            guard let last = run.attempts.last else { continue }
+            executor.kill(run: run.run, attempt: last.number)
+            kinds.append(.attemptInterrupted(AttemptEnded(run: run.run, attempt: last.number, signal: SIGKILL, reason: reason)))
+        }
+        _ = executor.collect(monoNow: monotonicMillis())
+        compression.sync {}
+        kinds.append(.runnerStopped(RunnerStopped(reason: "error", exitCode: 1, detail: failure.description)))
+        _ = try? writer.append(kinds)
     }
 
     // MARK: The loop

@@ -1,0 +1,183 @@
+import Foundation
+import VeloraEvents
+import VeloraReplay
+import VeloraTestSupport
+
+/// A finished session's log as plain bytes, with the byte range of every record.
+struct LogImage {
+    let bytes: [UInt8]
+    let records: [Range<Int>]
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var records: [Range<Int>] = []
+        var offset = LogFormat.header.count
+        while offset + LogFormat.recordHeaderSize <= bytes.count {
+            let length = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
+            let end = offset + LogFormat.recordHeaderSize + length
+            guard end <= bytes.count else { break }
+            records.append(offset..<end)
+            offset = end
+        }
+        self.records = records
+    }
+
+    /// The record holding byte `offset` (nil for the file header).
+    func record(at offset: Int) -> Range<Int>? { records.first { $0.contains(offset) } }
+}
+
+/// A scratch session folder holding only a log: what `verify` and `status` read.
+struct LogCase {
+    let dir: TempDir
+    var root: String { dir.file("s") }
+    var logPath: String { root + "/events/events.vlog" }
+
+    init(_ label: String) {
+        dir = TempDir(label)
+        try? FileManager.default.createDirectory(atPath: root + "/events", withIntermediateDirectories: true)
+    }
+
+    func write(_ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: logPath, contents: Data(bytes)) }
+
+    func verify() -> (code: Int32, out: String, err: String) { cli(["verify", root], cwd: dir.path) }
+    /// `status --json`, with the clock's part (elapsed time of attempts the log shows running) taken out.
+    func status() -> (code: Int32, out: String, err: String) {
+        let r = cli(["status", root, "--json"], cwd: dir.path)
+        let out = r.out.replacingOccurrences(of: #""(elapsed_s|eta_s)":[0-9.e+-]+"#, with: #""$1":-"#, options: .regularExpression)
+        return (r.code, out, r.err)
+    }
+}
+
+/// Truncation at every byte of the last records, seeded bit flips and random
+/// overwrites of a real session's log: `verify` finds every damage with its
+/// place, `status` is never silently wrong, torn tails repair and resume.
+func logDamage(_ ledger: Ledger, flips: Int, overwrites: Int, tailRecords: Int) throws {
+    let source = crashSession()
+    defer { source.dir.remove() }
+    var image = LogImage([])
+    var goodStatus = ""
+    ledger.run("logs", "source session for the damage cases") { c in
+        let r = try runVelora(source.runArgs, cwd: source.dir.path)
+        c.check(r.code == 1, "exit \(r.code): \(r.stderr)")
+        image = LogImage(try readAllBytes(GzipReader(path: source.layout.compressedLogPath)))
+        c.check(image.records.count > 100, "only \(image.records.count) records")
+        let scratch = LogCase("velora-rel-log")
+        defer { scratch.dir.remove() }
+        scratch.write(image.bytes)
+        let status = scratch.status()
+        c.check(status.code == 0 && scratch.verify().code == 0, "the undamaged log does not read: \(status.err)")
+        goodStatus = status.out
+    }
+    let original = image, expectedStatus = goodStatus
+    guard original.records.count > tailRecords else { return }
+
+    // Truncation: every cut point within the last records. `status` shows exactly the
+    // whole records before the cut; `verify` warns of the torn tail and passes.
+    ledger.run("logs", "truncation at each of the last \(original.bytes.count - original.records[original.records.count - tailRecords].lowerBound) bytes") { c in
+        let cutCase = LogCase("velora-rel-cut"), boundaryCase = LogCase("velora-rel-cut")
+        defer { cutCase.dir.remove(); boundaryCase.dir.remove() }
+        var statusAtBoundary: [Int: String] = [:]
+        for cut in original.records[original.records.count - tailRecords].lowerBound..<original.bytes.count {
+            let whole = original.records.last { $0.upperBound <= cut }?.upperBound ?? LogFormat.header.count
+            if statusAtBoundary[whole] == nil {
+                boundaryCase.write(Array(original.bytes[0..<whole]))
+                statusAtBoundary[whole] = boundaryCase.status().out
+            }
+            cutCase.write(Array(original.bytes[0..<cut]))
+            let verify = cutCase.verify()
+            c.check(verify.code == 0, "cut at \(cut): verify exit \(verify.code): \(verify.out)")
+            if cut != whole {
+                c.check(verify.out.contains("torn tail of \(cut - whole) bytes at byte \(whole)"), "cut at \(cut): \(verify.out)")
+            }
+            let status = cutCase.status()
+            if status.code != 0 || status.out != statusAtBoundary[whole] {
+                c.lost += 1
+                c.problems.append("cut at \(cut): status differs from the log's whole records (exit \(status.code) \(status.err)):"
+                                  + "\n\(status.out)\nexpected\n\(statusAtBoundary[whole] ?? "-")")
+            }
+        }
+    }
+
+    // A torn tail repairs and the session resumes, for a sample of cut points.
+    let cuts = stride(from: original.records[original.records.count - tailRecords].lowerBound + 1,
+                      to: original.bytes.count, by: max(1, (original.bytes.count - original.records[original.records.count - tailRecords].lowerBound) / 6))
+    for cut in cuts {
+        ledger.run("logs", "torn tail at byte \(cut) repaired, then resumed") { c in
+            let copy = TempDir("velora-rel-repair")
+            defer { copy.remove() }
+            let root = copy.file("s")
+            _ = runCommandLine(["cp", "-a", source.layout.root, root])
+            let layout = SessionLayout(root: root)
+            unlink(layout.compressedLogPath)
+            _ = FileManager.default.createFile(atPath: layout.logPath, contents: Data(original.bytes[0..<cut]))
+            let r = try runVelora(["resume", root], cwd: copy.path)
+            c.check(r.code == 0 || r.code == 1, "resume exit \(r.code): \(r.stderr)")
+            let after = try LogReader.readAll(path: layout.readableLogPath ?? "").events
+            let state = SessionState(events: after)
+            c.check(state.completed && state.runs.allSatisfy { $0.status.isTerminal }, "not completed after resume")
+            c.check(state.findings.isEmpty, "findings: \(state.findings)")
+            let whole = original.records.last { $0.upperBound <= cut }?.upperBound ?? 0
+            c.check(whole == cut || !state.repairs.isEmpty, "the torn tail was not recorded as repaired")
+            let verify = cli(["verify", root], cwd: copy.path)
+            c.check(verify.code == 0, "verify after resume: \(verify.out)")
+        }
+    }
+
+    // Damage: bit flips and overwrites. `verify` names the damaged record; `status`
+    // refuses (exit 4) or shows exactly the undamaged state.
+    func damaged(_ name: String, _ count: Int, seed: UInt64, _ mutate: @escaping (inout [UInt8], inout SeededRandom) -> Range<Int>?) {
+        ledger.run("logs", name) { c in
+            let scratch = LogCase("velora-rel-damage")
+            defer { scratch.dir.remove() }
+            var rng = SeededRandom(seed: seed)
+            var unchanged = 0
+            for i in 0..<count {
+                var bytes = original.bytes
+                guard let range = mutate(&bytes, &rng) else { unchanged += 1; continue }
+                scratch.write(bytes)
+                let verify = scratch.verify()
+                c.check(verify.code == 4, "#\(i) bytes \(range): verify exit \(verify.code): \(verify.out)")
+                // The first damaged record (or the file header) is named by its byte range.
+                let first = range.lowerBound < LogFormat.header.count ? nil : original.record(at: range.lowerBound)
+                let named = first.map { verify.out.contains("bytes \($0.lowerBound)..<") } ?? verify.out.contains("byte 0")
+                c.check(named, "#\(i) bytes \(range): verify does not name the damaged place: \(verify.out)")
+                let status = scratch.status()
+                if !(status.code == 4 || (status.code == 0 && status.out == expectedStatus)) {
+                    c.lost += 1
+                    c.problems.append("#\(i) bytes \(range): status exit \(status.code) shows a wrong state")
+                }
+            }
+            ledger.tally("logs: damaged copies checked by verify and status", count - unchanged)
+            c.check(unchanged < count / 10, "\(unchanged) of \(count) mutations changed nothing")
+        }
+    }
+    damaged("\(flips) seeded single-bit flips", flips, seed: 77) { bytes, rng in
+        let offset = Int.random(in: 0..<bytes.count, using: &rng)
+        bytes[offset] ^= UInt8(1) << UInt8.random(in: 0...7, using: &rng)
+        return offset..<(offset + 1)
+    }
+    damaged("\(overwrites) random overwrites of 1-64 bytes", overwrites, seed: 78) { bytes, rng in
+        let offset = Int.random(in: 0..<bytes.count, using: &rng)
+        let length = min(Int.random(in: 1...64, using: &rng), bytes.count - offset)
+        var changed: Int?
+        for i in offset..<(offset + length) {
+            let value = UInt8.random(in: 1...255, using: &rng)
+            if value != bytes[i] && changed == nil { changed = i }
+            bytes[i] = value
+        }
+        return changed.map { $0..<(offset + length) }
+    }
+}
+
+/// Runs a command to its end, its output discarded; returns its exit status.
+@discardableResult
+func runCommandLine(_ argv: [String]) -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = argv
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return -1 }
+    p.waitUntilExit()
+    return p.terminationStatus
+}
