@@ -20,7 +20,7 @@ struct BadInput: Sendable {
 
     /// A dataset given by flag, with bytes.
     static func dataset(_ name: String, _ bytes: [UInt8], _ message: String) -> BadInput {
-        BadInput(files: [name: bytes], flags: ["--dataset", name, "--model", "name=m", "--", "true"], message: message)
+        BadInput(files: [name: bytes], flags: ["--dataset", name.hasSuffix("/") ? String(name.dropLast()) : name, "--model", "name=m", "--", "true"], message: message)
     }
 
     /// A dataset given by flag, with text.
@@ -89,9 +89,10 @@ let badInputs: [BadInput] = [
     .dataset("array.json", "[{\"instance_id\": \"a\"}, 3]", "array.json: index 1 (line 1): not a JSON object (a number)"),
     .dataset("open.json", "[{\"instance_id\": \"a\"},", "open.json: line 1: not JSON: the array is not closed"),
     .dataset("huge.jsonl", "{\"instance_id\": \"a\", \"n\": 1e400}\n", "huge.jsonl: line 1: not JSON"),
-    .dataset("bad.jsonl.gz", [0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, 0, 3] + Array("garbage-garbage".utf8), "bad.jsonl.gz: cannot be read"),
+    .dataset("bad.jsonl.gz", [0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, 0, 3] + Array("garbage-garbage".utf8), "bad.jsonl.gz: cannot be read: damaged gzip data near compressed byte"),
     .dataset("cut.jsonl.gz", Array(gzipOfDataset.prefix(300)), "cut.jsonl.gz: the gzip stream is cut short"),
     .dataset("missing.jsonl", [], "missing.jsonl: no such file"),
+    .dataset("folder.jsonl/", [], "folder.jsonl: is a folder, not a dataset file"),
     .realDataset("datasets/sweagent_swe-bench-dev-easy.jsonl", "line 4: duplicate instance_id \"pylint-dev__astroid-1268\" (first on line 2, again on line 4)"),
     .realDataset("openhands/trimesh-2354.preds.json", "trimesh-2354.preds.json: line 1: not JSON: expected '[' to start the array of instances"),
     .realDataset("trajectories/swe-agent/demo_function_calling__marshmallow-code__marshmallow-1867.traj", "marshmallow-1867.traj: line 1: not JSON"),
@@ -103,7 +104,11 @@ func badInputCases(_ ledger: Ledger) {
         ledger.run("bad input", "#\(index): \(input.message.prefix(60))") { c in
             let dir = TempDir("velora-rel-bad")
             defer { dir.remove() }
-            for (name, bytes) in input.files where !(name == "missing.jsonl") { _ = dir.write(name, bytes: bytes) }
+            for (name, bytes) in input.files where name != "missing.jsonl" {
+                // A name ending in "/" is a folder.
+                if name.hasSuffix("/") { try FileManager.default.createDirectory(atPath: dir.file(name), withIntermediateDirectories: true) }
+                else { _ = dir.write(name, bytes: bytes) }
+            }
             let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
             let r = try runVelora(["run"] + input.flags, cwd: dir.path)
             c.check(r.code == 2, "exit \(r.code): \(r.stderr)")

@@ -17,11 +17,24 @@ public struct Dataset: Sendable {
     /// CRC-32 over the uncompressed bytes, their count, and the row count.
     public let fingerprint: String
 
+    /// Why the file could not be read, without repeating its path.
+    static func unreadable(_ error: EventsError) -> String {
+        switch error {
+        case let .io(_, operation, errno): "cannot be read (\(operation): \(String(cString: strerror(errno))))"
+        case let .gzip(_, detail): "cannot be read: \(detail)"
+        default: "cannot be read: \(error)"
+        }
+    }
+
     /// Reads and validates a JSON Lines or JSON array file, gzipped or not.
     /// Every problem is refused with the file, the place and what is wrong.
     public static func load(path: String) throws(EventsError) -> Dataset {
         guard fileExists(path) else {
             throw .dataset(path: path, location: nil, problem: "no such file")
+        }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw .dataset(path: path, location: nil, problem: "is a folder, not a dataset file")
         }
         let source: ByteSource
         let gz: Bool
@@ -29,7 +42,7 @@ public struct Dataset: Sendable {
             gz = try isGzip(path: path)
             source = gz ? try GzipReader(path: path) : try FileSource(path: path)
         } catch {
-            throw .dataset(path: path, location: nil, problem: "cannot be read: \(error)")
+            throw .dataset(path: path, location: nil, problem: unreadable(error))
         }
         var parser = DatasetParser(path: path, format: DatasetParser.format(forPath: path))
         var chunk = [UInt8](repeating: 0, count: 256 * 1024)
@@ -38,7 +51,7 @@ public struct Dataset: Sendable {
             do {
                 n = try chunk.withMutableBytes { (raw) throws(EventsError) in try source.read(into: raw) }
             } catch {
-                throw .dataset(path: path, location: nil, problem: "cannot be read: \(error)")
+                throw .dataset(path: path, location: nil, problem: unreadable(error))
             }
             if n == 0 { break }
             try chunk.withBytes { (raw) throws(EventsError) in
