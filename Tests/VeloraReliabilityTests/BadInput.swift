@@ -1,5 +1,6 @@
 import Foundation
 import VeloraEvents
+import VeloraRunner
 import VeloraTestSupport
 
 /// One refused input: the files in the working folder, the `velora run` flags, and
@@ -38,7 +39,7 @@ let gzipOfDataset: [UInt8] = {
     let dir = TempDir("velora-rel-gz")
     defer { dir.remove() }
     let plain = dir.write("d.jsonl", text)
-    runCommandLine(["gzip", "-k", plain])
+    _ = runCommand(["/bin/gzip", "-k", plain])
     return (try? readAllBytes(FileSource(path: plain + ".gz"))) ?? []
 }()
 

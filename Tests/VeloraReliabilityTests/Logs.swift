@@ -1,6 +1,7 @@
 import Foundation
 import VeloraEvents
 import VeloraReplay
+import VeloraRunner
 import VeloraTestSupport
 
 /// A finished session's log as plain bytes, with the byte range of every record.
@@ -106,7 +107,7 @@ func logDamage(_ ledger: Ledger, flips: Int, overwrites: Int, tailRecords: Int) 
             let copy = TempDir("velora-rel-repair")
             defer { copy.remove() }
             let root = copy.file("s")
-            _ = runCommandLine(["cp", "-a", source.layout.root, root])
+            _ = runCommand(["/bin/cp", "-a", source.layout.root, root])
             let layout = SessionLayout(root: root)
             unlink(layout.compressedLogPath)
             _ = FileManager.default.createFile(atPath: layout.logPath, contents: Data(original.bytes[0..<cut]))
@@ -167,17 +168,4 @@ func logDamage(_ ledger: Ledger, flips: Int, overwrites: Int, tailRecords: Int) 
         }
         return changed.map { $0..<(offset + length) }
     }
-}
-
-/// Runs a command to its end, its output discarded; returns its exit status.
-@discardableResult
-func runCommandLine(_ argv: [String]) -> Int32 {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = argv
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    do { try p.run() } catch { return -1 }
-    p.waitUntilExit()
-    return p.terminationStatus
 }
