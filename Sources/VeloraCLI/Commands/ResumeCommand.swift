@@ -39,7 +39,7 @@ struct ResumeCommand: VeloraCommand {
             console.err(Summary.text(state))
             return state.runs.allSatisfy { $0.status == .succeeded } ? ExitCode.success : ExitCode.failedRuns
         }
-        let dataset = try Dataset.load(path: layout.datasetSnapshot)
+        let dataset = try Dataset.load(path: layout.datasetSnapshot, spillingInto: layout.root)
         let writer = try LogWriter(path: layout.logPath)
         let (fresh, _) = try SessionStore.load(layout)
         let executor = try RunCommand.makeExecutor(config)

@@ -49,7 +49,7 @@ struct RetryCommand: VeloraCommand {
         if let out = args.value("dataset-out") {
             let dataset = try Dataset.load(path: layout.datasetSnapshot)
             let wanted = Set(chosen.map(\.instanceID))
-            let rows = dataset.instances.filter { wanted.contains($0.id) }.map(\.raw)
+            let rows = try dataset.instances.indices.filter { wanted.contains(dataset.instances[$0].id) }.map(dataset.row)
             try Dataset.writeJSONLines(rows, to: absolutePath(out, base: console.cwd))
             console.err("velora: wrote \(rows.count) instances (\(chosen.count) runs: \(selection)) to \(out)\n")
             return ExitCode.success

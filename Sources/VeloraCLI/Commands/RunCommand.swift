@@ -42,7 +42,8 @@ struct RunCommand: VeloraCommand {
     static func run(_ args: ParsedArguments, _ console: Console) throws -> Int32 {
         let config = try loadConfig(args, console)
         try config.validate()
-        let dataset = try Dataset.load(path: config.dataset)
+        // Rows wait in a scratch file (unlinked at once) on the output's disk, not in memory.
+        let dataset = try Dataset.load(path: config.dataset, spillingInto: existingAncestor(config.output))
         let executor = try makeExecutor(config)
         let wall = wallMillis()
         let created = try SessionStore.create(config: config, dataset: dataset, sessionName: args.value("session"), wall: wall)

@@ -26,7 +26,7 @@ struct SubsetCommand: VeloraCommand {
                                          : "use only one of --\(choosers.joined(separator: ", --"))")
         }
         let dataset = try Dataset.load(path: absolutePath(datasetPath, base: console.cwd))
-        var chosen: [Instance]
+        var chosen: [Int]  // indices, in dataset order
         switch choosers[0] {
         case "ids", "ids-file":
             var ids: [String]
@@ -43,12 +43,12 @@ struct SubsetCommand: VeloraCommand {
                 throw RunnerError.invalidInput("--\(choosers[0]): not in \(datasetPath): \(missing.prefix(10).joined(separator: ", "))\(missing.count > 10 ? ", ..." : "")")
             }
             let wanted = Set(ids)
-            chosen = dataset.instances.filter { wanted.contains($0.id) }
+            chosen = dataset.instances.indices.filter { wanted.contains(dataset.instances[$0].id) }
         case "match":
             let pattern = args.value("match") ?? ""
             let regex: Regex<AnyRegexOutput>
             do { regex = try Regex(pattern) } catch { throw RunnerError.invalidInput("--match: invalid regular expression \(pattern.debugDescription)") }
-            chosen = dataset.instances.filter { (try? regex.firstMatch(in: $0.id)) != nil }
+            chosen = dataset.instances.indices.filter { (try? regex.firstMatch(in: dataset.instances[$0].id)) != nil }
         case "sample":
             guard let n = Int(args.value("sample") ?? ""), n > 0 else { throw usage("--sample must be a positive integer") }
             guard let seed = UInt64(args.value("seed") ?? "0") else { throw usage("--seed must be a non-negative integer") }
@@ -59,13 +59,13 @@ struct SubsetCommand: VeloraCommand {
                 let j = i + Int(rng.next() % UInt64(indices.count - i))
                 indices.swapAt(i, j)
             }
-            chosen = indices.prefix(n).sorted().map { dataset.instances[$0] }
+            chosen = indices.prefix(n).sorted()
         default:
             guard let n = Int(args.value("first") ?? ""), n > 0 else { throw usage("--first must be a positive integer") }
-            chosen = Array(dataset.instances.prefix(n))
+            chosen = Array(dataset.instances.indices.prefix(n))
         }
         guard !chosen.isEmpty else { throw RunnerError.invalidInput("the selection is empty: no instance matches") }
-        try Dataset.writeJSONLines(chosen.map(\.raw), to: absolutePath(out, base: console.cwd))
+        try Dataset.writeJSONLines(chosen.map(dataset.row), to: absolutePath(out, base: console.cwd))
         console.err("velora: wrote \(chosen.count) of \(dataset.instances.count) instances to \(out)\n")
         return ExitCode.success
     }

@@ -1,21 +1,31 @@
 import Foundation
 
-/// One dataset row: its id and its bytes exactly as they were in the file.
+/// One dataset row: its id and where it was (its bytes are in the dataset's `rows`).
 public struct Instance: Sendable, Equatable {
     public let id: String
-    /// The row's JSON text, byte for byte (without its line ending).
-    public let raw: [UInt8]
     /// Where it was: "line N" or "index N (line M)".
     public let location: String
 }
 
-/// A validated dataset. Rows are held as their original bytes (about the file's
-/// size in memory, never a parsed tree per row).
+/// A validated dataset. Rows are kept as their original bytes (never a parsed
+/// tree per row), in memory or, for a runner, in a scratch file (`RowStore`).
 public struct Dataset: Sendable {
     public let path: String
     public let instances: [Instance]
+    /// Each instance's JSON text, byte for byte (without its line ending).
+    public let rows: RowStore
     /// CRC-32 over the uncompressed bytes, their count, and the row count.
     public let fingerprint: String
+
+    /// The row of instance `index`.
+    public func row(_ index: Int) throws(EventsError) -> [UInt8] { try rows.row(index) }
+
+    /// Every row, in order.
+    public func allRows() throws(EventsError) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        for i in 0..<rows.count { out.append(try rows.row(i)) }
+        return out
+    }
 
     /// Why the file could not be read, without repeating its path.
     static func unreadable(_ error: EventsError) -> String {
@@ -28,7 +38,9 @@ public struct Dataset: Sendable {
 
     /// Reads and validates a JSON Lines or JSON array file, gzipped or not.
     /// Every problem is refused with the file, the place and what is wrong.
-    public static func load(path: String) throws(EventsError) -> Dataset {
+    /// With `spillingInto`, the rows go to an unlinked scratch file in that folder
+    /// instead of memory.
+    public static func load(path: String, spillingInto folder: String? = nil) throws(EventsError) -> Dataset {
         guard fileExists(path) else {
             throw .dataset(path: path, location: nil, problem: "no such file")
         }
@@ -44,7 +56,8 @@ public struct Dataset: Sendable {
         } catch {
             throw .dataset(path: path, location: nil, problem: unreadable(error))
         }
-        var parser = DatasetParser(path: path, format: DatasetParser.format(forPath: path))
+        let rows = try folder.map { (f) throws(EventsError) in try RowStore(spillingInto: f) } ?? RowStore()
+        var parser = DatasetParser(path: path, format: DatasetParser.format(forPath: path), rows: rows)
         var chunk = [UInt8](repeating: 0, count: 256 * 1024)
         while true {
             let n: Int
@@ -63,27 +76,32 @@ public struct Dataset: Sendable {
         }
         let instances = try parser.finish()
         let fingerprint = "crc32:\(hex8(parser.crc)) bytes:\(parser.totalBytes) rows:\(instances.count)"
-        return Dataset(path: path, instances: instances, fingerprint: fingerprint)
+        return Dataset(path: path, instances: instances, rows: rows, fingerprint: fingerprint)
     }
 
     /// Writes the rows as JSON Lines, gzip-compressed (the session's snapshot).
     public func writeSnapshot(to destination: String) throws(EventsError) {
-        try Dataset.writeJSONLines(instances.map(\.raw), to: destination)
+        try Dataset.writeJSONLines(count: rows.count, row: rows.row, to: destination)
     }
 
     /// Writes rows as JSON Lines, gzipped when `destination` ends in `.gz`; atomically.
     public static func writeJSONLines(_ rows: [[UInt8]], to destination: String) throws(EventsError) {
+        try writeJSONLines(count: rows.count, row: { rows[$0] }, to: destination)
+    }
+
+    /// Writes `count` rows, read one at a time, as JSON Lines (gzipped for `.gz`); atomically.
+    static func writeJSONLines(count: Int, row: (Int) throws(EventsError) -> [UInt8], to destination: String) throws(EventsError) {
         let tmp = destination + ".tmp"
         if destination.hasSuffix(".gz") {
             let writer = try GzipWriter(path: tmp)
-            for row in rows {
-                try writer.write(row)
+            for i in 0..<count {
+                try writer.write(try row(i))
                 try writer.write([0x0a])
             }
             try writer.finish()
         } else {
             var bytes: [UInt8] = []
-            for row in rows { bytes += row; bytes.append(0x0a) }
+            for i in 0..<count { bytes += try row(i); bytes.append(0x0a) }
             try writeFileAtomically(tmp, bytes)
         }
         _ = try valueOrErrno(path: destination, "rename") { rename(tmp, destination) }
@@ -111,6 +129,7 @@ struct DatasetParser {
 
     let path: String
     var format: Format
+    let rows: RowStore
     var crc: UInt32 = 0
     var totalBytes: UInt64 = 0
     var instances: [Instance] = []
@@ -128,9 +147,10 @@ struct DatasetParser {
 
     enum ArrayState { case beforeOpen, beforeElement, inElement, afterElement, closed }
 
-    init(path: String, format: Format) {
+    init(path: String, format: Format, rows: RowStore) {
         self.path = path
         self.format = format
+        self.rows = rows
     }
 
     mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(EventsError) {
@@ -278,7 +298,8 @@ struct DatasetParser {
                            problem: "duplicate instance_id \"\(id)\" (first on line \(first), again on line \(line))")
         }
         firstLine[id] = line
-        instances.append(Instance(id: id, raw: row, location: location))
+        try rows.append(row)
+        instances.append(Instance(id: id, location: location))
     }
 
     mutating func finish() throws(EventsError) -> [Instance] {

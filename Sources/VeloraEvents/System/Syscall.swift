@@ -66,6 +66,17 @@ public func parentDirectory(_ path: String) -> String {
     return String(path[..<slash])
 }
 
+/// `path` if it is a folder, else its nearest ancestor that is ("/" at worst).
+public func existingAncestor(_ path: String) -> String {
+    var current = path
+    while current != "/" && current != "." {
+        var st = stat()
+        if stat(current, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return current }
+        current = parentDirectory(current)
+    }
+    return current
+}
+
 /// Whether a file or folder exists at `path`.
 public func fileExists(_ path: String) -> Bool {
     var st = stat()

@@ -245,7 +245,7 @@ public final class SessionRunner {
         }
         let instanceFile = outputDir + "/velora-instance.json"
         // Not synced: a crash re-runs the attempt under a new number, which writes it again.
-        try writeFile(instanceFile, dataset.instances[index].raw + [0x0a])
+        try writeFile(instanceFile, try dataset.row(index) + [0x0a])
         let model = config.models.first { $0.name == r.model }
         var values: [String: String] = [
             "instance_id": r.instanceID, "instance_file": instanceFile, "output_dir": outputDir, "model": r.model,
