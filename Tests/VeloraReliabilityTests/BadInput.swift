@@ -116,6 +116,7 @@ func badInputCases(_ ledger: Ledger) {
             c.check(r.stderr.contains(input.message), "message: \(r.stderr)")
             let after = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
             c.check(after == before, "wrote \(Set(after).subtracting(before).sorted())")
+            c.check(!fileExists(dir.path + "/../escape"), "wrote outside its folder")
         }
     }
 }

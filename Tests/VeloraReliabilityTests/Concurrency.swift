@@ -16,16 +16,25 @@ func concurrencyCases(_ ledger: Ledger, races: Int) {
             _ = first.wait()
             let a = try startVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
             let b = try startVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
-            let (ra, rb) = (a.wait(), b.wait())
+            let (ra, rb) = (a.wait(timeLimit: 120), b.wait(timeLimit: 120))
             let codes = [ra.code, rb.code].sorted()
-            c.check(codes.count == 2 && [0, 1].contains(codes[0]) && codes[1] == 3, "exit codes \(ra.code) and \(rb.code)")
+            c.check([0, 1].contains(codes[0]) && codes[1] == 3, "exit codes \(ra.code) and \(rb.code)")
             let loser = ra.code == 3 ? ra : rb
             c.check(loser.stderr.contains("locked by a live runner (pid "), "the refusal does not name the runner: \(loser.stderr)")
-            let audit = s.audit(try foldSession(s.layout))
-            c.problems += audit.problems
-            c.leaked += audit.leaked.count
-            c.duplicated += audit.duplicated
+            c.absorb(s.audit(try foldSession(s.layout)))
         }
+    }
+    ledger.run("concurrency", "two runs create the same session at once") { c in
+        let s = crashSession()
+        defer { s.dir.remove() }
+        let a = try startVelora(s.runArgs, cwd: s.dir.path)
+        let b = try startVelora(s.runArgs, cwd: s.dir.path)
+        let (ra, rb) = (a.wait(timeLimit: 120), b.wait(timeLimit: 120))
+        let codes = [ra.code, rb.code].sorted()
+        let loser = ra.code == 1 ? rb : ra
+        c.check(codes == [1, 2] || codes == [1, 3], "exit codes \(ra.code) and \(rb.code): \(loser.stderr)")
+        c.check(loser.stderr.contains("already exists") || loser.stderr.contains("locked by a live runner"), "refusal: \(loser.stderr)")
+        c.absorb(s.audit(try foldSession(s.layout)))
     }
     ledger.run("concurrency", "resume and run --session while a runner is live") { c in
         let s = crashSession()
@@ -36,11 +45,8 @@ func concurrencyCases(_ ledger: Ledger, races: Int) {
         c.check(resume.code == 3 && resume.stderr.contains("locked by a live runner (pid \(runner.pid) on"), "resume: \(resume.code) \(resume.stderr)")
         let again = try runVelora(s.runArgs, cwd: s.dir.path)
         c.check(again.code == 2 && again.stderr.contains("already exists; use `velora resume s`"), "run: \(again.code) \(again.stderr)")
-        c.check(runner.wait().code == 1, "the live runner was disturbed")
-        let audit = s.audit(try foldSession(s.layout))
-        c.problems += audit.problems
-        c.leaked += audit.leaked.count
-        c.duplicated += audit.duplicated
+        c.check(runner.wait(timeLimit: 120).code == 1, "the live runner was disturbed")
+        c.absorb(s.audit(try foldSession(s.layout)))
     }
     ledger.run("concurrency", "status and log --follow during 3,000 fast runs") { c in
         let dir = TempDir("velora-rel-readers")
@@ -68,9 +74,10 @@ func concurrencyCases(_ ledger: Ledger, races: Int) {
             c.check(done >= lastDone, "succeeded went back from \(lastDone) to \(done)")
             lastDone = done
             reads += 1
+            usleep(20_000)  // pacing, so the reader does not take the runner's core
         }
-        c.check(runner.wait().code == 0, "the runner failed")
-        let followed = follow.wait()
+        c.check(runner.wait(timeLimit: 120).code == 0, "the runner failed")
+        let followed = follow.wait(timeLimit: 60)
         let events = try LogReader.readAll(path: SessionLayout(root: root).readableLogPath ?? "").events
         var seqs: [UInt64] = []
         for line in followed.stdout.split(separator: "\n") {

@@ -20,7 +20,8 @@ let hostileAgents: [HostileAgent] = [
     HostileAgent(name: "forks 100 grandchildren that ignore SIGTERM, times out",
                  script: "for i in $(seq 100); do (trap '' TERM; sleep 60) & done; sleep 60", timeout: "1s", expected: .timedOut),
     HostileAgent(name: "setsid + sleep", script: "setsid sleep 60 & sleep 0.2; exit 0", expected: .succeeded),
-    HostileAgent(name: "double-fork daemon", script: "( ( exec sleep 60 ) & ) & sleep 0.2; exit 0", expected: .succeeded),
+    HostileAgent(name: "double-fork daemon (fork, setsid, fork)", script: "( setsid sh -c '( exec sleep 60 ) &' & ) & sleep 0.2; exit 0",
+                 expected: .succeeded),
     HostileAgent(name: "changes its own process group", script: """
         exec python3 -c 'import os, time
         os.setpgid(0, 0)
@@ -46,8 +47,12 @@ let hostileAgents: [HostileAgent] = [
 
 /// The gzipped output of the session's only attempt.
 func attemptLog(_ layout: SessionLayout) throws -> String {
-    let state = try foldSession(layout)
-    return layout.root + "/" + (state.runs.first?.attempts.last?.started.outputDir ?? "") + "/output.log.gz"
+    outputLog(layout, try foldSession(layout).runs.first)
+}
+
+/// Where a run's last attempt keeps its gzipped output.
+func outputLog(_ layout: SessionLayout, _ run: RunState?) -> String {
+    layout.root + "/" + (run?.attempts.last?.started.outputDir ?? "") + "/output.log.gz"
 }
 
 /// Each hostile agent as a one-run session of the real binary, measured by GNU time.
@@ -62,14 +67,15 @@ func hostileAgentCases(_ ledger: Ledger) {
     let baseline = baselineKB
     for agent in hostileAgents {
         ledger.run("hostile agents", agent.name) { c in
-            let (_, kb, run) = try hostileRun(agent.script, timeout: agent.timeout)
+            let (code, kb, run) = try hostileRun(agent.script, timeout: agent.timeout)
             defer { run.dir.remove() }
+            c.check(code == (agent.expected == .succeeded ? 0 : 1), "velora exit \(code)")
             let state = try foldSession(run.layout)
             let attempt = state.runs.first?.attempts.last
             c.check(state.runs.first?.status == agent.expected,
                     "ended \(String(describing: state.runs.first?.status)), expected \(agent.expected): \(attempt?.ended?.reason ?? "-")")
             if let signal = agent.signal { c.check(attempt?.ended?.signal == signal, "signal \(String(describing: attempt?.ended?.signal))") }
-            let leftovers = run.leftovers
+            let leftovers = run.mark.leftovers
             c.leaked += leftovers.count
             c.check(leftovers.isEmpty, "leftover processes \(leftovers)")
             ProcessTable.signal(leftovers, SIGKILL)
@@ -84,9 +90,8 @@ func hostileAgentCases(_ ledger: Ledger) {
 /// A one-run session whose processes carry a marker.
 struct HostileRun {
     let dir = TempDir("velora-rel-hostile")
-    let mark = "mark-\(UInt64.random(in: 0...UInt64.max))"
+    let mark = ProcessMark()
     var layout: SessionLayout { SessionLayout(root: dir.file("out/s")) }
-    var leftovers: [Int32] { processesWithEnvironment(containing: "VELORA_TEST_MARK=\(mark)") }
 }
 
 func hostileRun(_ script: String, timeout: String) throws -> (code: Int32, maxRSSKB: Int, run: HostileRun) {
@@ -94,7 +99,6 @@ func hostileRun(_ script: String, timeout: String) throws -> (code: Int32, maxRS
     let data = writeDataset(run.dir, ["i1"])
     let (code, kb) = try runVeloraMeasured(
         ["run", "--dataset", data, "--output", run.dir.file("out"), "--session", "s", "--model", "name=m",
-         "--timeout", timeout, "--kill-grace", "300ms", "--env", "VELORA_TEST_MARK=\(run.mark)",
-         "--", "/bin/sh", "-c", script], cwd: run.dir.path)
+         "--timeout", timeout, "--kill-grace", "300ms"] + run.mark.flag + ["--", "/bin/sh", "-c", script], cwd: run.dir.path)
     return (code, kb, run)
 }

@@ -16,6 +16,13 @@ struct CaseResult: Sendable {
     mutating func check(_ condition: Bool, _ message: @autoclosure () -> String) {
         if !condition { problems.append(message()) }
     }
+
+    /// Takes in what a session audit found.
+    mutating func absorb(_ audit: SessionAudit) {
+        problems += audit.problems
+        leaked += audit.leaked.count
+        duplicated += audit.duplicated
+    }
 }
 
 /// Every case's result, shared by the cases that run in parallel, and the final table.

@@ -9,25 +9,20 @@ import VeloraTestSupport
 /// starts inherits `VELORA_TEST_MARK`, so leftovers can be found afterwards.
 struct OneRun {
     let dir = TempDir("velora-proc")
-    let mark: String
-
-    init() {
-        var rng = SystemRandomNumberGenerator()
-        mark = "mark-\(rng.next())"
-    }
+    let mark = ProcessMark()
 
     func run(_ script: String, timeout: String = "30s", killGrace: String = "1s", extra: [String] = [])
         throws -> (result: VeloraResult, state: SessionState, layout: SessionLayout) {
         let data = writeDataset(dir, ["i1"])
         let result = try runVelora(
             ["run", "--dataset", data, "--output", dir.file("out"), "--model", "name=m", "--timeout", timeout,
-             "--kill-grace", killGrace, "--env", "VELORA_TEST_MARK=\(mark)"] + extra + ["--", "/bin/sh", "-c", script],
+             "--kill-grace", killGrace] + mark.flag + extra + ["--", "/bin/sh", "-c", script],
             cwd: dir.path)
         let layout = try onlySession(dir.file("out"))
         return (result, try foldSession(layout), layout)
     }
 
-    var leftovers: [Int32] { processesWithEnvironment(containing: "VELORA_TEST_MARK=\(mark)") }
+    var leftovers: [Int32] { mark.leftovers }
 }
 
 @Suite(.serialized) struct ProcessTests {

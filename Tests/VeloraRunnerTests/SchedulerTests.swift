@@ -199,7 +199,26 @@ struct Harness {
         let planB = ResumePlan(state: b.scheduler.state, policy: b.scheduler.policy)
         #expect(planA == planB)
         #expect(planA.interrupted.count == 4)
-        #expect(planA.starts.count == 11 + 0)  // 11 never started; running ones retry only when the policy says so
+        // 11 never started, and the 4 running ones again: an interrupted attempt does not
+        // use up the default single attempt.
+        #expect(planA.starts.count == 11 + 4)
+        var c = Harness(models: ["x"], instances: 3) { $0.jobs = 2; $0.retry = RetryPolicy(maxAttempts: 1, on: [.failed], backoffMs: 0) }
+        _ = c.tick()
+        let planC = ResumePlan(state: c.scheduler.state, policy: c.scheduler.policy)
+        #expect(planC.interrupted.count == 2 && planC.starts.count == 1)  // "interrupted" not in retry.on: not run again
+    }
+
+    /// Interrupted attempts (the runner's stop, not the agent's doing) do not count against max_attempts.
+    @Test func interruptedAttemptsDoNotUseUpTheRetryBudget() {
+        var h = Harness(models: ["a"], instances: 1) { $0.retry = RetryPolicy(maxAttempts: 2, on: [.failed, .interrupted], backoffMs: 0) }
+        _ = h.tick()
+        _ = h.feed(.exited(run: 0, attempt: 1, exit: AttemptExit(exitCode: 1), mono: h.mono, wall: h.wall))
+        #expect(h.scheduler.state.runs[0].attempts.count == 2)  // attempt 2 started at once (no backoff)
+        let policy = h.scheduler.policy.retry
+        let run = h.scheduler.state.runs[0]
+        #expect(policy.retries(run, attempt: 2, outcome: .interrupted))   // 1 counted: interrupted again and again is retried
+        #expect(!policy.retries(run, attempt: 2, outcome: .failed))       // 2 counted: the budget is spent
+        #expect(!policy.retries(run, attempt: 2, outcome: .succeeded))
     }
 
     @Test func resumePlanInterruptsRunningAttemptsAndRetriesThemUnderPolicy() {

@@ -16,6 +16,20 @@ sleep 0.2
 printf '{{"info":{{"exit_status":"Submitted","submission":"diff","model_stats":{{"instance_cost":0.5,"api_calls":3}}}}}}' > "$VELORA_OUTPUT_DIR/run.traj.json"
 """
 
+/// A marker put in the environment of every process a test session starts
+/// (`--env VELORA_TEST_MARK=...`), so processes left behind can be found.
+public struct ProcessMark: Sendable {
+    public let value = "mark-\(UInt64.random(in: 0...UInt64.max))"
+
+    public init() {}
+
+    /// The `--env` flag that hands it to the agent.
+    public var flag: [String] { ["--env", "VELORA_TEST_MARK=\(value)"] }
+
+    /// Live processes that carry it.
+    public var leftovers: [Int32] { processesWithEnvironment(containing: "VELORA_TEST_MARK=\(value)") }
+}
+
 /// A session of two models over instances whose names decide their outcome
 /// (`fail*` fails, `slow*` times out, `flaky*` fails its first attempt, the rest
 /// succeed), run by `countingAgent`. Every process it starts carries a marker in
@@ -23,27 +37,28 @@ printf '{{"info":{{"exit_status":"Submitted","submission":"diff","model_stats":{
 public struct MixedSession: Sendable {
     public let dir: TempDir
     public let ids: [String]
-    public let mark: String
+    public let mark = ProcessMark()
     public let retryOn: String
     public let maxAttempts: Int
+    public let timeout: String
     public var output: String { dir.file("out") }
     public var count: String { dir.file("count") }
 
     public init(ids: [String] = ["ok1", "fail1", "ok2", "flaky1", "ok3", "slow1", "ok4", "ok5"],
-                retryOn: String = "failed,timed_out,interrupted", maxAttempts: Int = 4, label: String = "velora-session") {
+                retryOn: String = "failed,timed_out,interrupted", maxAttempts: Int = 4, timeout: String = "1s",
+                label: String = "velora-session") {
         dir = TempDir(label)
         self.ids = ids
         self.retryOn = retryOn
         self.maxAttempts = maxAttempts
-        var rng = SystemRandomNumberGenerator()
-        mark = "mark-\(rng.next())"
+        self.timeout = timeout
     }
 
     public var runArgs: [String] {
         ["run", "--dataset", writeDataset(dir, ids), "--output", output, "--session", "s",
-         "--model", "name=alpha", "--model", "name=beta", "--jobs", "4", "--timeout", "1s", "--kill-grace", "200ms",
+         "--model", "name=alpha", "--model", "name=beta", "--jobs", "4", "--timeout", timeout, "--kill-grace", "200ms",
          "--max-attempts", String(maxAttempts), "--retry-on", retryOn, "--backoff", "0", "--require", "*.traj.json",
-         "--env", "COUNT=\(count)", "--env", "VELORA_TEST_MARK=\(mark)", "--", "/bin/sh", "-c", countingAgent]
+         "--env", "COUNT=\(count)"] + mark.flag + ["--", "/bin/sh", "-c", countingAgent]
     }
 
     public var layout: SessionLayout { SessionLayout(root: output + "/s") }
@@ -59,7 +74,7 @@ public struct MixedSession: Sendable {
         return counts
     }
 
-    public var leftovers: [Int32] { processesWithEnvironment(containing: "VELORA_TEST_MARK=\(mark)") }
+    public var leftovers: [Int32] { mark.leftovers }
 
     /// The outcome an instance's name asks for.
     public static func expectedStatus(_ instanceID: String) -> RunStatus {
@@ -93,8 +108,8 @@ public struct MixedSession: Sendable {
                     audit.problems.append("\(name) ran again after succeeding")
                 }
             }
-            // Deterministic outcomes, unless crashes used up the run's attempts.
-            if run.status != .interrupted && run.status != Self.expectedStatus(run.instanceID) {
+            // Deterministic outcomes (interrupted attempts do not use up a run's attempts).
+            if run.status != Self.expectedStatus(run.instanceID) {
                 audit.problems.append("\(name) ended \(run.status), expected \(Self.expectedStatus(run.instanceID))")
             }
         }

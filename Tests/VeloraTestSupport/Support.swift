@@ -84,3 +84,8 @@ public func sampleEventKinds() -> [EventKind] {
                                         outputDir: "runs/opus/x/attempt-2", timeoutMs: 0)),
     ]
 }
+
+extension Dataset {
+    /// Every row, in order.
+    public func allRows() throws -> [[UInt8]] { try (0..<rows.count).map { try row($0) } }
+}

@@ -24,14 +24,8 @@ public struct VeloraResult: Sendable {
 @discardableResult
 public func runVelora(_ arguments: [String], cwd: String, environment: [String: String] = [:],
                       timeLimit: Double = 180) throws -> VeloraResult {
-    let p = try startVelora(arguments, cwd: cwd, environment: environment)
-    // A safety net so a hung velora fails its test instead of hanging the suite.
-    let pid = p.pid
-    let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeLimit, execute: watchdog)
-    let result = p.wait()
-    watchdog.cancel()
-    #expect(result.code != 128 + SIGKILL || !watchdog.isCancelled, "velora \(arguments.first ?? "") did not finish within \(timeLimit) s")
+    let result = try startVelora(arguments, cwd: cwd, environment: environment).wait(timeLimit: timeLimit)
+    #expect(result.code != 128 + SIGKILL, "velora \(arguments.first ?? "") did not finish within \(timeLimit) s")
     return result
 }
 
@@ -50,6 +44,16 @@ public final class VeloraProcess: @unchecked Sendable {
     public var pid: Int32 { process.processIdentifier }
 
     public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits, but SIGKILLs it after `timeLimit` seconds: a safety net so a hung
+    /// velora fails its test instead of hanging the suite.
+    public func wait(timeLimit: Double) -> VeloraResult {
+        let pid = self.pid
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeLimit, execute: watchdog)
+        defer { watchdog.cancel() }
+        return wait()
+    }
 
     public func wait() -> VeloraResult {
         process.waitUntilExit()

@@ -20,13 +20,6 @@ public struct Dataset: Sendable {
     /// The row of instance `index`.
     public func row(_ index: Int) throws(EventsError) -> [UInt8] { try rows.row(index) }
 
-    /// Every row, in order.
-    public func allRows() throws(EventsError) -> [[UInt8]] {
-        var out: [[UInt8]] = []
-        for i in 0..<rows.count { out.append(try rows.row(i)) }
-        return out
-    }
-
     /// Why the file could not be read, without repeating its path.
     static func unreadable(_ error: EventsError) -> String {
         switch error {
@@ -39,7 +32,7 @@ public struct Dataset: Sendable {
     /// Reads and validates a JSON Lines or JSON array file, gzipped or not.
     /// Every problem is refused with the file, the place and what is wrong.
     /// With `spillingInto`, the rows go to an unlinked scratch file in that folder
-    /// instead of memory.
+    /// instead of memory (if the folder takes one).
     public static func load(path: String, spillingInto folder: String? = nil) throws(EventsError) -> Dataset {
         guard fileExists(path) else {
             throw .dataset(path: path, location: nil, problem: "no such file")
@@ -56,7 +49,8 @@ public struct Dataset: Sendable {
         } catch {
             throw .dataset(path: path, location: nil, problem: unreadable(error))
         }
-        let rows = try folder.map { (f) throws(EventsError) in try RowStore(spillingInto: f) } ?? RowStore()
+        // A folder that cannot take the scratch file (read-only, say) leaves the rows in memory.
+        let rows = folder.flatMap { try? RowStore(spillingInto: $0) } ?? RowStore()
         var parser = DatasetParser(path: path, format: DatasetParser.format(forPath: path), rows: rows)
         var chunk = [UInt8](repeating: 0, count: 256 * 1024)
         while true {
@@ -75,6 +69,7 @@ public struct Dataset: Sendable {
             throw .dataset(path: path, location: nil, problem: "the gzip stream is cut short (truncated file)")
         }
         let instances = try parser.finish()
+        try rows.seal()
         let fingerprint = "crc32:\(hex8(parser.crc)) bytes:\(parser.totalBytes) rows:\(instances.count)"
         return Dataset(path: path, instances: instances, rows: rows, fingerprint: fingerprint)
     }

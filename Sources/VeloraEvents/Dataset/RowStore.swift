@@ -7,7 +7,9 @@ import Darwin
 /// A dataset's rows, byte for byte, by index: in memory, or in a scratch file
 /// (unlinked as soon as it is created, so nothing is left behind, even after a
 /// crash) when the dataset may be large — 50,000 full SWE-bench rows are
-/// gigabytes, and a runner needs one row at a time. Memory is then 12 bytes a row.
+/// gigabytes, and a runner needs one row at a time. Memory is then 16 bytes a row.
+/// Rows are appended while loading, then `sealed`; after that the store is only read
+/// (`pread` at known offsets), so it can be shared between threads.
 public final class RowStore: @unchecked Sendable {
     private var spans: [(offset: UInt64, length: UInt32)] = []
     private var memory: [UInt8] = []
@@ -25,12 +27,18 @@ public final class RowStore: @unchecked Sendable {
     /// Rows in an unlinked scratch file in `folder`.
     public init(spillingInto folder: String) throws(EventsError) {
         var template = Array((folder + "/.velora-rows-XXXXXX").utf8CString)
+        // mkostemp(O_CLOEXEC) is not visible to Swift here; the dataset is loaded
+        // before any process is spawned, so nothing can inherit the descriptor in between.
         let fd = try valueOrErrno(path: folder, "mkstemp") {
             template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
         }
-        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        _ = unlink(path)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard unlink(path) == 0 else {
+            let code = errno
+            closeFile(fd)
+            throw .io(path: path, operation: "unlink", errno: code)
+        }
         self.fd = fd
         label = path
     }
@@ -41,16 +49,25 @@ public final class RowStore: @unchecked Sendable {
 
     public var count: Int { spans.count }
 
-    /// Appends one row.
+    /// Appends one row (before `seal`).
     public func append(_ row: [UInt8]) throws(EventsError) {
+        guard let length = UInt32(exactly: row.count) else {
+            throw .io(path: label, operation: "append (a row of 4 GiB or more)", errno: EFBIG)
+        }
         guard let fd else {
-            spans.append((UInt64(memory.count), UInt32(row.count)))
+            spans.append((UInt64(memory.count), length))
             memory += row
             return
         }
-        spans.append((written + UInt64(pending.count), UInt32(row.count)))
+        spans.append((written + UInt64(pending.count), length))
         pending += row
         if pending.count >= 1 << 20 { try flush(fd) }
+    }
+
+    /// Ends the appends: what is buffered goes to the scratch file.
+    public func seal() throws(EventsError) {
+        if let fd, !pending.isEmpty { try flush(fd) }
+        pending = []
     }
 
     private func flush(_ fd: Int32) throws(EventsError) {
@@ -66,7 +83,6 @@ public final class RowStore: @unchecked Sendable {
             let start = Int(span.offset)
             return Array(memory[start..<(start + Int(span.length))])
         }
-        if !pending.isEmpty { try flush(fd) }
         var out = [UInt8](repeating: 0, count: Int(span.length))
         var done = 0
         while done < out.count {

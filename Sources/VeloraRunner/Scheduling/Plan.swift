@@ -27,8 +27,7 @@ public struct ResumePlan: Sendable, Equatable {
             case .running:
                 guard let last = run.attempts.last else { continue }
                 interrupted.append(Entry(model: run.model, instanceID: run.instanceID, attempt: last.number))
-                let retried = policy.retry.on.contains(.interrupted) && Int(last.number) < policy.retry.maxAttempts
-                if retried {
+                if policy.retry.retries(run, attempt: last.number, outcome: .interrupted) {
                     pending.append((key, Entry(model: run.model, instanceID: run.instanceID, attempt: last.number + 1,
                                                notBefore: nil)))
                 }

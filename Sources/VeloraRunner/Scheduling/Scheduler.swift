@@ -1,6 +1,18 @@
 import VeloraEvents
 import VeloraReplay
 
+extension RetryPolicy {
+    /// Whether `run` gets another attempt after `attempt` ended with `outcome`.
+    /// Interrupted attempts (the runner stopped or died under them: not the
+    /// agent's doing) do not count against `max_attempts`; otherwise a crash or
+    /// a Ctrl-C would use up a default one-attempt run for good.
+    public func retries(_ run: RunState, attempt: UInt32, outcome: Outcome) -> Bool {
+        guard outcome != .succeeded, on.contains(outcome) else { return false }
+        let earlier = run.attempts.filter { $0.number != attempt && $0.outcome != .interrupted }.count
+        return earlier + (outcome == .interrupted ? 0 : 1) < maxAttempts
+    }
+}
+
 /// What the scheduler needs from the config.
 public struct SchedulePolicy: Sendable, Equatable {
     public var mode: Mode
@@ -315,11 +327,12 @@ public struct Scheduler: Sendable {
         return nil
     }
 
+    /// The retry after an attempt that ended with `outcome`, if the policy gives one.
+    /// An interrupted attempt is retried at once: the backoff is for agents that fail.
     func retryDecision(run: RunIndex, attempt: UInt32, outcome: Outcome, wall: Int64) -> RetryScheduled? {
-        guard outcome != .succeeded, policy.retry.on.contains(outcome), Int(attempt) < policy.retry.maxAttempts else {
-            return nil
-        }
-        return RetryScheduled(run: run, nextAttempt: attempt + 1, notBefore: wall + Int64(policy.retry.backoffMs),
+        guard policy.retry.retries(state.runs[Int(run)], attempt: attempt, outcome: outcome) else { return nil }
+        let backoff = outcome == .interrupted ? 0 : Int64(policy.retry.backoffMs)
+        return RetryScheduled(run: run, nextAttempt: attempt + 1, notBefore: wall + backoff,
                               reason: "attempt \(attempt) \(outcome.rawValue.replacingUnderscores)")
     }
 

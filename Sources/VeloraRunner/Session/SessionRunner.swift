@@ -76,10 +76,14 @@ public final class SessionRunner {
     func stop(on failure: RunnerError) {
         let reason = "the runner stopped on an error: \(failure.description)"
         var kinds: [EventKind] = []
+        let wall = wallMillis()
         for run in scheduler.state.runs where run.status == .running {
             guard let last = run.attempts.last else { continue }
             executor.kill(run: run.run, attempt: last.number)
             kinds.append(.attemptInterrupted(AttemptEnded(run: run.run, attempt: last.number, signal: SIGKILL, reason: reason)))
+            if let retry = scheduler.retryDecision(run: run.run, attempt: last.number, outcome: .interrupted, wall: wall) {
+                kinds.append(.retryScheduled(retry))
+            }
         }
         _ = executor.collect(monoNow: monotonicMillis())
         compression.sync {}

@@ -32,13 +32,24 @@ public enum SessionStore {
         let id = sessionName ?? newSessionID(wall: wall)
         try validateName(id)
         let root = config.output + "/" + id
-        if fileExists(root) {
-            throw .invalidInput("session folder \(root) already exists; use `velora resume \(id)` to continue it")
-        }
+        let exists = RunnerError.invalidInput("session folder \(root) already exists; use `velora resume \(id)` to continue it")
+        if fileExists(root) { throw exists }
         let layout = SessionLayout(root: root)
+        // The session folder itself is made by one mkdir: of two runs creating the same
+        // session at once, exactly one makes it (and may remove it if it fails); the other stops.
+        do throws(EventsError) {
+            try makeDirectories(config.output)
+        } catch {
+            throw .system("cannot create the sessions folder: \(error)")
+        }
+        if mkdir(root, 0o755) != 0 {
+            if errno == EEXIST { throw exists }
+            throw .system("cannot create the session folder: \(EventsError.io(path: root, operation: "mkdir", errno: errno))")
+        }
         do throws(EventsError) {
             try makeDirectories(layout.eventsDir)
         } catch {
+            try? FileManager.default.removeItem(atPath: root)
             throw .system("cannot create the session folder: \(error)")
         }
         do {
