@@ -14,6 +14,8 @@ public enum EventsError: Error, Equatable, CustomStringConvertible, Sendable {
     case writerStopped(path: String, cause: String)
     /// A gzip stream could not be written or read.
     case gzip(path: String, detail: String)
+    /// A gzip stream's data is damaged (bad deflate data or checksum).
+    case gzipDamaged(path: String, detail: String)
     /// The dataset is refused; `location` is "line N" or "index N (line M)".
     case dataset(path: String, location: String?, problem: String)
 
@@ -30,7 +32,7 @@ public enum EventsError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path): damaged record at byte \(offset) (\(detail)); \(last)"
         case let .writerStopped(path, cause):
             return "\(path): event log writer stopped after an earlier failure: \(cause)"
-        case let .gzip(path, detail):
+        case let .gzip(path, detail), let .gzipDamaged(path, detail):
             return "\(path): \(detail)"
         case let .dataset(path, location, problem):
             if let location { return "\(path): \(location): \(problem)" }

@@ -27,7 +27,7 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible, Sendable {
     /// Wraps an events-module error, telling damage from other failures.
     public init(_ error: EventsError) {
         switch error {
-        case .corruptRecord, .notAVeloraLog, .unsupportedVersion: self = .corruptLog(error.description)
+        case .corruptRecord, .notAVeloraLog, .unsupportedVersion, .gzipDamaged: self = .corruptLog(error.description)
         case .dataset: self = .invalidInput(error.description)
         default: self = .system(error.description)
         }

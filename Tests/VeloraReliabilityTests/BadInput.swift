@@ -90,7 +90,7 @@ let badInputs: [BadInput] = [
     .dataset("array.json", "[{\"instance_id\": \"a\"}, 3]", "array.json: index 1 (line 1): not a JSON object (a number)"),
     .dataset("open.json", "[{\"instance_id\": \"a\"},", "open.json: line 1: not JSON: the array is not closed"),
     .dataset("huge.jsonl", "{\"instance_id\": \"a\", \"n\": 1e400}\n", "huge.jsonl: line 1: not JSON"),
-    .dataset("bad.jsonl.gz", [0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, 0, 3] + Array("garbage-garbage".utf8), "bad.jsonl.gz: cannot be read: damaged gzip data near compressed byte"),
+    .dataset("bad.jsonl.gz", [0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, 0, 3] + Array("garbage-garbage".utf8), "bad.jsonl.gz: cannot be read: damaged gzip data (invalid"),
     .dataset("cut.jsonl.gz", Array(gzipOfDataset.prefix(300)), "cut.jsonl.gz: the gzip stream is cut short"),
     .dataset("missing.jsonl", [], "missing.jsonl: no such file"),
     .dataset("folder.jsonl/", [], "folder.jsonl: is a folder, not a dataset file"),

@@ -38,7 +38,11 @@ struct LogCase {
         try? FileManager.default.createDirectory(atPath: root + "/events", withIntermediateDirectories: true)
     }
 
-    func write(_ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: logPath, contents: Data(bytes)) }
+    /// Writes the log, plain or as the gzip file a finished session keeps.
+    func write(_ bytes: [UInt8], compressed: Bool = false) {
+        unlink(compressed ? logPath : logPath + ".gz")
+        _ = FileManager.default.createFile(atPath: compressed ? logPath + ".gz" : logPath, contents: Data(bytes))
+    }
 
     func verify() -> (code: Int32, out: String, err: String) { cli(["verify", root], cwd: dir.path) }
     /// `status --json`, with the clock's part (elapsed time of attempts the log shows running) taken out.
@@ -52,14 +56,16 @@ struct LogCase {
 /// Truncation at every byte of the last records, seeded bit flips and random
 /// overwrites of a real session's log: `verify` finds every damage with its
 /// place, `status` is never silently wrong, torn tails repair and resume.
-func logDamage(_ ledger: Ledger, flips: Int, overwrites: Int, tailRecords: Int) throws {
+func logDamage(_ ledger: Ledger, flips: Int, overwrites: Int, compressedFlips: Int, tailRecords: Int) throws {
     let source = crashSession()
     defer { source.dir.remove() }
     var image = LogImage([])
+    var compressed: [UInt8] = []
     var goodStatus = ""
     ledger.run("logs", "source session for the damage cases") { c in
         let r = try runVelora(source.runArgs, cwd: source.dir.path)
         c.check(r.code == 1, "exit \(r.code): \(r.stderr)")
+        compressed = try readAllBytes(FileSource(path: source.layout.compressedLogPath))
         image = LogImage(try readAllBytes(GzipReader(path: source.layout.compressedLogPath)))
         c.check(image.records.count > 100, "only \(image.records.count) records")
         let scratch = LogCase("velora-rel-log")
@@ -69,7 +75,7 @@ func logDamage(_ ledger: Ledger, flips: Int, overwrites: Int, tailRecords: Int) 
         c.check(status.code == 0 && scratch.verify().code == 0, "the undamaged log does not read: \(status.err)")
         goodStatus = status.out
     }
-    let original = image, expectedStatus = goodStatus
+    let original = image, expectedStatus = goodStatus, gzipped = compressed
     guard original.records.count > tailRecords else { return }
 
     // Truncation: every cut point within the last records. `status` shows exactly the
@@ -156,6 +162,31 @@ func logDamage(_ ledger: Ledger, flips: Int, overwrites: Int, tailRecords: Int) 
             ledger.tally("logs: damaged copies checked by verify and status", count - unchanged)
             c.check(unchanged < count / 10, "\(unchanged) of \(count) mutations changed nothing")
         }
+    }
+    // The compressed log of a finished session: zlib's checks find the damage (exit 4);
+    // a flip in a gzip header field that carries no data (mtime, OS) changes nothing.
+    ledger.run("logs", "\(compressedFlips) seeded bit flips in a compressed log") { c in
+        let scratch = LogCase("velora-rel-gzdamage")
+        defer { scratch.dir.remove() }
+        var rng = SeededRandom(seed: 79)
+        var harmless = 0
+        for i in 0..<compressedFlips {
+            var bytes = gzipped
+            let offset = Int.random(in: 0..<bytes.count, using: &rng)
+            bytes[offset] ^= UInt8(1) << UInt8.random(in: 0...7, using: &rng)
+            scratch.write(bytes, compressed: true)
+            let status = scratch.status()
+            let unchanged = status.code == 0 && status.out == expectedStatus
+            if !(status.code == 4 || unchanged) {
+                c.lost += 1
+                c.problems.append("#\(i) byte \(offset): status exit \(status.code) shows a wrong state")
+            }
+            let verify = scratch.verify()
+            if verify.code == 0 && unchanged { harmless += 1; continue }
+            c.check(verify.code == 4 && (verify.err + verify.out).contains("damaged"), "#\(i) byte \(offset): verify exit \(verify.code): \(verify.out) \(verify.err)")
+        }
+        ledger.tally("logs: damaged compressed copies checked", compressedFlips)
+        c.check(harmless < compressedFlips / 10, "\(harmless) of \(compressedFlips) flips went unnoticed")
     }
     damaged("\(flips) seeded single-bit flips", flips, seed: 77) { bytes, rng in
         let offset = Int.random(in: 0..<bytes.count, using: &rng)

@@ -21,7 +21,8 @@ import VeloraTestSupport
             print("reliability: \(name) done in \(Int(Date().timeIntervalSince(t0))) s")
         }
         try section("crashes") { try crashTrials(ledger, trials: Self.long ? 200 : 50) }
-        try section("logs") { try logDamage(ledger, flips: Self.long ? 5000 : 500, overwrites: Self.long ? 1000 : 100, tailRecords: 3) }
+        try section("logs") { try logDamage(ledger, flips: Self.long ? 5000 : 500, overwrites: Self.long ? 1000 : 100,
+                                                 compressedFlips: Self.long ? 1000 : 100, tailRecords: 3) }
         section("hostile agents") { hostileAgentCases(ledger) }
         section("bad input") { badInputCases(ledger) }
         section("full disk and lost files") {

@@ -120,7 +120,8 @@ public final class GzipReader: ByteSource {
                 else { inflateReset(stream) }
                 if produced > 0 || atEnd { return produced }
             default:
-                throw .gzip(path: path, detail: "damaged gzip data near compressed byte \(compressedOffset)")
+                let why = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
+                throw .gzipDamaged(path: path, detail: "damaged gzip data (\(why)), found at compressed byte \(compressedOffset)")
             }
         }
     }

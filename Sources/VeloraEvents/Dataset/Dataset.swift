@@ -24,7 +24,7 @@ public struct Dataset: Sendable {
     static func unreadable(_ error: EventsError) -> String {
         switch error {
         case let .io(_, operation, errno): "cannot be read (\(operation): \(String(cString: strerror(errno))))"
-        case let .gzip(_, detail): "cannot be read: \(detail)"
+        case let .gzip(_, detail), let .gzipDamaged(_, detail): "cannot be read: \(detail)"
         default: "cannot be read: \(error)"
         }
     }
