@@ -23,6 +23,19 @@ import VeloraTestSupport
         #expect(zcat.terminationStatus == 0)
     }
 
+    /// An empty file is compressed without zlib: the same bytes zlib writes, and zcat reads them.
+    @Test(arguments: [Int32(1), 6, 9])
+    func emptyFileGivesZlibsBytes(level: Int32) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let empty = dir.write("empty", bytes: [])
+        try gzipFile(from: empty, to: dir.file("fast.gz"), level: level)
+        let writer = try GzipWriter(path: dir.file("zlib.gz"), level: level)
+        try writer.finish()
+        let fast = try readWholeFile(dir.file("fast.gz"))
+        #expect(fast == (try readWholeFile(dir.file("zlib.gz"))))
+        #expect(try readAllBytes(try GzipReader(path: dir.file("fast.gz"))).isEmpty)
+    }
+
     /// A writer that died after a flush: the reader yields what was flushed.
     @Test func cutShortStreamYieldsWhatWasFlushed() throws {
         let dir = TempDir(); defer { dir.remove() }

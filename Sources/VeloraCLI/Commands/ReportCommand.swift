@@ -33,9 +33,10 @@ struct ReportCommand: VeloraCommand {
         }
         let dir = args.value("out").map { absolutePath($0, base: console.cwd) } ?? layout.reportsDir
         let link = args.value("out") == nil ? "../" : layout.root + "/"
-        try ReportFiles.write(state: state, to: dir, formats: formats, failedOnly: args.flag("failed"), sessionLink: link)
-        if formats.contains("text") {
-            console.out(ReportRenderer.text(SessionReport(state), failedOnly: args.flag("failed")))
+        // The text report is rendered once, for its file and for the terminal.
+        if let text = try ReportFiles.write(state: state, to: dir, formats: formats, failedOnly: args.flag("failed"),
+                                            sessionLink: link) {
+            console.out(text)
         }
         console.err("reports: \(dir)\n")
         return ExitCode.success

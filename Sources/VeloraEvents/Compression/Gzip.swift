@@ -235,22 +235,38 @@ public func gzipFile(from source: String, to destination: String, level: Int32 =
         let input = try FileSource(path: source)
         var st = stat()
         let size = stat(source, &st) == 0 ? Int(st.st_size) : nil
-        let writer = try GzipWriter(path: tmp, level: level, expectedSize: size)
-        var chunk = [UInt8](repeating: 0, count: min(256 * 1024, max(4096, (size ?? 256 * 1024) + 1)))
-        while true {
-            let n = try chunk.withMutableBytes { (raw) throws(EventsError) in try input.read(into: raw) }
-            if n == 0 { break }
-            try chunk.withBytes { (raw) throws(EventsError) in
-                try writer.write(UnsafeRawBufferPointer(rebasing: raw[0..<n]))
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: min(256 * 1024, max(4096, (size ?? 256 * 1024) + 1)),
+                                                          alignment: 16)
+        defer { chunk.deallocate() }
+        var n = try input.read(into: chunk)
+        if n == 0 {
+            // Most attempt logs are empty: the gzip member of nothing, without setting up zlib.
+            try writeEmptyGzip(tmp, level: level, sync: syncData)
+        } else {
+            let writer = try GzipWriter(path: tmp, level: level, expectedSize: size)
+            while n > 0 {
+                try writer.write(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                n = try input.read(into: chunk)
             }
+            try writer.finish(sync: syncData)
         }
-        try writer.finish(sync: syncData)
     } catch {
         unlink(tmp)
         throw error
     }
     _ = try valueOrErrno(path: destination, "rename") { rename(tmp, destination) }
     if durable { try fsyncDirectory(of: destination) }
+}
+
+/// Writes what `GzipWriter` writes for no input: header, an empty final block, CRC 0, size 0.
+func writeEmptyGzip(_ path: String, level: Int32, sync: Bool) throws(EventsError) {
+    // Header: magic, deflate, no flags, mtime 0, XFL as zlib sets it for `level`, OS 3 (Unix).
+    let xfl: UInt8 = level == 9 ? 2 : (level >= 0 && level < 2 ? 4 : 0)
+    let bytes: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]
+    let fd = try openFile(path, O_WRONLY | O_CREAT | O_TRUNC)
+    defer { closeFile(fd) }
+    try writeAll(fd: fd, path: path, bytes)
+    if sync { _ = try valueOrErrno(path: path, "fsync") { fsync(fd) } }
 }
 
 /// zlib's CRC-32 of a buffer, continuing from `previous`.

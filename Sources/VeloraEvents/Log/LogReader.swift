@@ -22,7 +22,9 @@ public enum LogScanItem: Sendable, Equatable {
 public final class LogReader {
     public let path: String
     let source: ByteSource
-    var buffer: [UInt8]
+    /// Owned by the reader (freed in `deinit`): decoding reads records in place,
+    /// without the closures and checks an array's `withUnsafeBytes` costs per record.
+    var buffer: UnsafeMutableRawBufferPointer
     /// Valid bytes are `buffer[start..<end]`; `base` is the log offset of `buffer[0]`.
     var start = 0
     var end = 0
@@ -44,13 +46,13 @@ public final class LogReader {
         } else {
             source = try FileSource(path: path)
         }
-        buffer = [UInt8](repeating: 0, count: 1 << 20)
+        buffer = .allocate(byteCount: 1 << 20, alignment: 16)
         let header = LogFormat.header
         try fill(atLeast: header.count)
         let available = end - start
         if available < header.count {
             // A header cut short: the writer died creating the file.
-            if !Array(buffer[0..<available]).elementsEqual(header.prefix(available)) {
+            if !buffer[0..<available].elementsEqual(header.prefix(available)) {
                 throw .notAVeloraLog(path: path)
             }
             tail = .torn(offset: 0, bytes: UInt64(available))
@@ -77,26 +79,29 @@ public final class LogReader {
         }
     }
 
+    deinit {
+        buffer.deallocate()
+    }
+
     /// Makes at least `count` bytes available from `start`, unless the source ends.
     func fill(atLeast count: Int) throws(EventsError) {
         while end - start < count && !sourceDone {
             if start > 0 && (buffer.count - end < count || start > buffer.count / 2) {
                 // Slide the unread bytes to the front.
                 let live = end - start
-                buffer.withUnsafeMutableBytes { raw in
-                    guard let p = raw.baseAddress else { return }
-                    p.copyMemory(from: p + start, byteCount: live)
-                }
+                if let p = buffer.baseAddress { p.copyMemory(from: p + start, byteCount: live) }
                 base += UInt64(start)
                 start = 0
                 end = live
             }
             if buffer.count - end < count - (end - start) || buffer.count == end {
-                buffer.append(contentsOf: repeatElement(0, count: max(buffer.count, count)))
+                let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count + max(buffer.count, count),
+                                                                   alignment: 16)
+                if let to = grown.baseAddress, let from = buffer.baseAddress { to.copyMemory(from: from, byteCount: end) }
+                buffer.deallocate()
+                buffer = grown
             }
-            let n = try buffer.withMutableBytes { (raw) throws(EventsError) in
-                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[end...]))
-            }
+            let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
             if n == 0 { sourceDone = true }
             end += n
         }
@@ -117,12 +122,10 @@ public final class LogReader {
             tail = .torn(offset: goodOffset, bytes: UInt64(available))
             return .end
         }
-        let (headerOK, length, code) = buffer.withUnsafeBytes { raw -> (Bool, Int, UInt8) in
-            let h = UnsafeRawBufferPointer(rebasing: raw[start..<(start + LogFormat.recordHeaderSize)])
-            let stored = LogFormat.loadLE(h, at: 0)
-            let crc = LogFormat.mask(crc32Of(UnsafeRawBufferPointer(rebasing: h[4..<9])))
-            return (stored == crc, Int(LogFormat.loadLE(h, at: 4)), h[8])
-        }
+        var h = UnsafeRawBufferPointer(rebasing: buffer[start..<(start + LogFormat.recordHeaderSize)])
+        let headerOK = LogFormat.loadLE(h, at: 0) == LogFormat.mask(crc32Of(UnsafeRawBufferPointer(rebasing: h[4..<9])))
+        let length = Int(LogFormat.loadLE(h, at: 4))
+        let code = h[8]
         if !headerOK || length > LogFormat.maxPayload {
             if try restIsZero() {
                 tail = .torn(offset: goodOffset, bytes: UInt64(end - start))
@@ -136,28 +139,21 @@ public final class LogReader {
             tail = .torn(offset: goodOffset, bytes: UInt64(end - start))
             return .end
         }
-        let result: Result<Event, FieldReader.Malformed>? = buffer.withUnsafeBytes { raw in
-            let h = UnsafeRawBufferPointer(rebasing: raw[start..<(start + LogFormat.recordHeaderSize)])
-            let payload = UnsafeRawBufferPointer(rebasing: raw[(start + LogFormat.recordHeaderSize)..<(start + total)])
-            var crc = crc32Of(UnsafeRawBufferPointer(rebasing: h[8..<9]))
-            crc = crc32Of(payload, previous: crc)
-            guard LogFormat.mask(crc) == LogFormat.loadLE(h, at: 9) else { return nil }
-            do throws(FieldReader.Malformed) {
-                return .success(try Event.decode(code: code, payload: payload))
-            } catch {
-                return .failure(error)
-            }
+        // `fill` may have moved the buffer.
+        h = UnsafeRawBufferPointer(rebasing: buffer[start..<(start + LogFormat.recordHeaderSize)])
+        let payload = UnsafeRawBufferPointer(rebasing: buffer[(start + LogFormat.recordHeaderSize)..<(start + total)])
+        var crc = crc32Of(UnsafeRawBufferPointer(rebasing: h[8..<9]))
+        crc = crc32Of(payload, previous: crc)
+        guard LogFormat.mask(crc) == LogFormat.loadLE(h, at: 9) else { return .damaged("payload checksum mismatch") }
+        let event: Event
+        do throws(FieldReader.Malformed) {
+            event = try Event.decode(code: code, payload: payload)
+        } catch {
+            return .damaged("undecodable payload: \(error.detail)")
         }
-        switch result {
-        case nil:
-            return .damaged("payload checksum mismatch")
-        case let .failure(malformed):
-            return .damaged("undecodable payload: \(malformed.detail)")
-        case let .success(event):
-            start += total
-            lastSeq = event.seq
-            return .event(event)
-        }
+        start += total
+        lastSeq = event.seq
+        return .event(event)
     }
 
     /// Whether every byte from `start` to the end of the log is zero (preallocated, never written).

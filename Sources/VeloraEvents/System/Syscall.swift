@@ -122,11 +122,14 @@ public func readWholeFile(_ path: String) throws(EventsError) -> [UInt8] {
     let fd = try openFile(path, O_RDONLY)
     defer { closeFile(fd) }
     var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
+    // Not zero-filled: callers read many tiny files (/proc), where filling a
+    // large chunk cost more than the read itself.
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
+    defer { chunk.deallocate() }
     while true {
-        let n = try chunk.withMutableBytes { (raw) throws(EventsError) in try readSome(fd: fd, path: path, into: raw) }
+        let n = try readSome(fd: fd, path: path, into: chunk)
         if n == 0 { break }
-        out.append(contentsOf: chunk[0..<n])
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
     }
     return out
 }

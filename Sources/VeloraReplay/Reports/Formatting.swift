@@ -4,32 +4,16 @@ import Glibc
 
 /// `2026-12-03T16:04:18.123Z` from UTC milliseconds.
 public func isoTime(_ ms: Int64) -> String {
-    var seconds = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-    let millis = Int((ms % 1000 + 1000) % 1000)
-    var parts = tm()
-    gmtime_r(&seconds, &parts)
-    // Reports print this for every run and attempt: built in one buffer.
-    var b = [UInt8](repeating: 0, count: 24)
-    func put(_ value: Int, _ at: Int, _ width: Int) {
-        var v = value
-        for k in stride(from: at + width - 1, through: at, by: -1) {
-            b[k] = UInt8(48 + v % 10)
-            v /= 10
-        }
-    }
-    put(Int(parts.tm_year) + 1900, 0, 4); b[4] = 45
-    put(Int(parts.tm_mon) + 1, 5, 2); b[7] = 45
-    put(Int(parts.tm_mday), 8, 2); b[10] = 84
-    put(Int(parts.tm_hour), 11, 2); b[13] = 58
-    put(Int(parts.tm_min), 14, 2); b[16] = 58
-    put(Int(parts.tm_sec), 17, 2); b[19] = 46
-    put(millis, 20, 3); b[23] = 90
-    return String(decoding: b, as: UTF8.self)
+    var b = ReportBuffer(capacity: 24)
+    b.add(isoTime: ms)
+    return b.string
 }
 
 /// Seconds with three decimals, from milliseconds, without floating-point noise.
 public func seconds(_ ms: UInt64) -> String {
-    "\(ms / 1000).\(String(repeating: "0", count: 3 - String(ms % 1000).count))\(ms % 1000)"
+    var b = ReportBuffer(capacity: 24)
+    b.add(seconds: ms)
+    return b.string
 }
 
 /// A fixed-point decimal with `places` digits, rounded half away from zero.
@@ -59,49 +43,88 @@ public func humanDuration(_ ms: UInt64) -> String {
 
 /// Writes JSON with keys in the order given: stable bytes for reports.
 public struct JSONWriter {
-    public private(set) var text = ""
+    var buffer = ReportBuffer()
     var needsComma: [Bool] = [false]
 
     public init() {}
 
+    init(capacity: Int) {
+        buffer = ReportBuffer(capacity: capacity)
+    }
+
+    public var text: String { buffer.string }
+    public var bytes: [UInt8] { buffer.bytes }
+
     mutating func separator() {
-        if needsComma[needsComma.count - 1] { text += "," }
+        if needsComma[needsComma.count - 1] { buffer.add(byte: 0x2c) }
         needsComma[needsComma.count - 1] = true
     }
 
-    public mutating func beginObject(_ key: String? = nil) { member(key); text += "{"; needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); text += "}" }
-    public mutating func beginArray(_ key: String? = nil) { member(key); text += "["; needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); text += "]" }
+    public mutating func beginObject(_ key: String? = nil) { member(key); buffer.add(byte: 0x7b); needsComma.append(false) }
+    public mutating func endObject() { needsComma.removeLast(); buffer.add(byte: 0x7d) }
+    public mutating func beginArray(_ key: String? = nil) { member(key); buffer.add(byte: 0x5b); needsComma.append(false) }
+    public mutating func endArray() { needsComma.removeLast(); buffer.add(byte: 0x5d) }
 
     mutating func member(_ key: String?) {
         separator()
-        if let key { text += JSONWriter.quote(key) + ":" }
+        if let key {
+            buffer.add(jsonString: key)
+            buffer.add(byte: 0x3a)
+        }
     }
 
     public mutating func string(_ key: String?, _ value: String?) {
         member(key)
-        text += value.map(JSONWriter.quote) ?? "null"
+        if let value { buffer.add(jsonString: value) } else { buffer.add("null") }
+    }
+
+    /// A time as `isoTime` writes it, quoted.
+    mutating func time(_ key: String?, _ value: Int64?) {
+        member(key)
+        guard let value else { buffer.add("null"); return }
+        buffer.add(byte: 0x22)
+        buffer.add(isoTime: value)
+        buffer.add(byte: 0x22)
     }
 
     public mutating func int<T: BinaryInteger>(_ key: String?, _ value: T?) {
         member(key)
-        text += value.map { String($0) } ?? "null"
+        guard let value else { buffer.add("null"); return }
+        if T.isSigned, let v = Int64(exactly: value) { buffer.add(v) }
+        else if let v = UInt64(exactly: value) { buffer.add(v) }
+        else { buffer.add(String(value)) }
     }
 
     public mutating func number(_ key: String?, _ value: Double?, places: Int = 6) {
         member(key)
-        text += value.map { trimZeros(fixed($0, places)) } ?? "null"
+        guard let value else { buffer.add("null"); return }
+        // `trimZeros(fixed(value, places))` without the strings, for the values fixed point can hold.
+        var scale: UInt64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let scaled = (abs(value) * Double(scale)).rounded()
+        guard value.isFinite, places > 0, places <= 18, scaled < 9e18 else {
+            buffer.add(trimZeros(fixed(value, places)))
+            return
+        }
+        let total = UInt64(scaled)
+        if value < 0 && total > 0 { buffer.add(byte: 0x2d) }
+        buffer.add(total / scale)
+        var frac = total % scale
+        guard frac > 0 else { return }
+        var digits = places
+        while frac % 10 == 0 { frac /= 10; digits -= 1 }
+        buffer.add(byte: 0x2e)
+        buffer.add(padded: Int(frac), width: digits)
     }
 
     public mutating func bool(_ key: String?, _ value: Bool?) {
         member(key)
-        text += value.map { $0 ? "true" : "false" } ?? "null"
+        buffer.add(value.map { $0 ? "true" : "false" } ?? "null")
     }
 
     public mutating func raw(_ key: String?, _ json: String) {
         member(key)
-        text += json
+        buffer.add(json)
     }
 
     func trimZeros(_ s: String) -> String {

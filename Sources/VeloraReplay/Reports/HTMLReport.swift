@@ -9,6 +9,10 @@ extension ReportRenderer {
 
     /// `sessionLink` is how the report's folder reaches the session folder ("../" for reports/).
     public static func html(_ r: SessionReport, sessionLink: String = "../") -> String {
+        String(decoding: htmlBytes(r, sessionLink: sessionLink), as: UTF8.self)
+    }
+
+    static func htmlBytes(_ r: SessionReport, sessionLink: String) -> [UInt8] {
         var h = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
@@ -72,47 +76,72 @@ extension ReportRenderer {
         h += "<h2>Attempt durations</h2>\n"
         h += histogram(r.total.durations)
 
-        // Matrix.
-        h += "<h2>Runs: instance × model</h2>\n<table class=\"matrix\"><tr><th></th>"
-        for m in r.models { h += "<th>\(escape(m.model))</th>" }
-        h += "</tr>\n"
-        var byInstance: [String: [String: RunRow]] = [:]
+        var b = ReportBuffer(capacity: h.utf8.count + r.rows.count * 260)
+        b.add(h)
+
+        // Matrix. Cells are written straight into bytes: a session may have 250,000 of them.
+        b.add("<h2>Runs: instance × model</h2>\n<table class=\"matrix\"><tr><th></th>")
+        for m in r.models { b.add("<th>"); b.add(html: m.model); b.add("</th>") }
+        b.add("</tr>\n")
+        var modelPosition: [String: Int] = [:]
+        for (i, m) in r.models.enumerated() { modelPosition[m.model] = i }
+        var instancePosition: [String: Int] = [:]
         var order: [String] = []
-        for row in r.rows {
-            if byInstance[row.instanceID] == nil { order.append(row.instanceID) }
-            byInstance[row.instanceID, default: [:]][row.model] = row
-        }
-        for id in order {
-            h += "<tr><td class=\"id\">\(escape(id))</td>"
-            for m in r.models {
-                guard let row = byInstance[id]?[m.model] else { h += "<td></td>"; continue }
-                let color = colors[row.status] ?? "#999"
-                var title = "\(m.model) / \(id): \(label(row.status))"
-                if row.attempts > 0 { title += ", \(row.attempts) attempt(s)" }
-                if let reason = row.reason { title += " — \(reason)" }
-                if let log = row.logPath { title += " — log: \(log)" }
-                let href = row.outputDir.map { escapePath(sessionLink + $0) + "/" } ?? ""
-                h += "<td class=\"cell\" data-status=\"\(row.status.rawValue)\" style=\"background:\(color)\">"
-                h += href.isEmpty ? "<a title=\"\(escape(title))\"></a>" : "<a href=\"\(escape(href))\" title=\"\(escape(title))\"></a>"
-                h += "</td>"
+        // grid[instance * models + model]: the index of its row in r.rows, or -1.
+        var grid: [Int] = []
+        for (index, row) in r.rows.enumerated() {
+            let ip: Int
+            if let known = instancePosition[row.instanceID] {
+                ip = known
+            } else {
+                ip = order.count
+                instancePosition[row.instanceID] = ip
+                order.append(row.instanceID)
+                grid.append(contentsOf: repeatElement(-1, count: r.models.count))
             }
-            h += "</tr>\n"
+            if let mp = modelPosition[row.model] { grid[ip * r.models.count + mp] = index }
         }
-        h += "</table>\n"
+        for (ip, id) in order.enumerated() {
+            b.add("<tr><td class=\"id\">"); b.add(html: id); b.add("</td>")
+            for (mp, m) in r.models.enumerated() {
+                let index = grid[ip * r.models.count + mp]
+                guard index >= 0 else { b.add("<td></td>"); continue }
+                let row = r.rows[index]
+                b.add("<td class=\"cell\" data-status=\""); b.add(row.status.rawValue)
+                b.add("\" style=\"background:"); b.add(colors[row.status] ?? "#999"); b.add("\">")
+                if let outputDir = row.outputDir {
+                    // escapePath leaves nothing HTML would need escaped.
+                    b.add("<a href=\""); b.add(escapePath(sessionLink + outputDir)); b.add("/\" title=\"")
+                } else {
+                    b.add("<a title=\"")
+                }
+                // The title, escaped piece by piece (each user piece sits between constant ASCII).
+                b.add(html: m.model); b.add(" / "); b.add(html: id); b.add(": "); b.add(label(row.status))
+                if row.attempts > 0 { b.add(", "); b.add(row.attempts); b.add(" attempt(s)") }
+                if let reason = row.reason { b.add(" — "); b.add(html: reason) }
+                if let log = row.logPath { b.add(" — log: "); b.add(html: log) }
+                b.add("\"></a></td>")
+            }
+            b.add("</tr>\n")
+        }
+        b.add("</table>\n")
 
         let problems = r.rows.filter { $0.status != .succeeded && $0.status != .queued }
         if !problems.isEmpty {
-            h += "<h2>Not succeeded</h2>\n<table><tr><th>run</th><th>status</th><th>attempts</th><th>reason</th><th>log</th></tr>\n"
+            b.add("<h2>Not succeeded</h2>\n<table><tr><th>run</th><th>status</th><th>attempts</th><th>reason</th><th>log</th></tr>\n")
             for row in problems {
-                h += "<tr><td>\(escape(row.model))/\(escape(row.instanceID))</td><td>\(label(row.status))</td><td>\(row.attempts)</td>"
-                h += "<td style=\"text-align:left\">\(escape(row.reason ?? ""))</td><td>"
-                if let log = row.logPath { h += "<a class=\"log\" href=\"\(escape(escapePath(sessionLink + log)))\">output.log.gz</a>" }
-                h += "</td></tr>\n"
+                b.add("<tr><td>"); b.add(html: row.model); b.add("/"); b.add(html: row.instanceID); b.add("</td><td>")
+                b.add(label(row.status)); b.add("</td><td>"); b.add(row.attempts); b.add("</td>")
+                b.add("<td style=\"text-align:left\">"); b.add(html: row.reason ?? ""); b.add("</td><td>")
+                if let log = row.logPath {
+                    b.add("<a class=\"log\" href=\""); b.add(escapePath(sessionLink + log)); b.add("\">output.log.gz</a>")
+                }
+                b.add("</td></tr>\n")
             }
-            h += "</table>\n"
+            b.add("</table>\n")
         }
-        h += "</body></html>\n"
-        return h
+        b.add("</body></html>\n")
+        return b.bytes
     }
 
     static func histogram(_ durations: [UInt64]) -> String {

@@ -48,16 +48,19 @@ public enum ReportRenderer {
                 out += "  \(m.model): \(parts.joined(separator: ", "))\n"
             }
         }
-        let problems = r.rows.filter { $0.status != .succeeded }
-        if !problems.isEmpty {
-            out += "\nnot succeeded (\(problems.count)):\n"
-            for row in problems {
-                out += "  \(label(row.status).padding(11)) \(row.model)/\(row.instanceID)"
-                out += "  attempts \(row.attempts)"
-                if let reason = row.reason { out += "  \(reason)" }
-                if let log = row.logPath { out += "\n              log: \(log)" }
-                out += "\n"
+        let problemCount = r.rows.reduce(0) { $0 + ($1.status != .succeeded ? 1 : 0) }
+        if problemCount > 0 {
+            out += "\nnot succeeded (\(problemCount)):\n"
+            var b = ReportBuffer(capacity: problemCount * 120)
+            for row in r.rows where row.status != .succeeded {
+                b.add("  "); b.add(label(row.status).padding(11)); b.add(byte: 0x20)
+                b.add(row.model); b.add(byte: 0x2f); b.add(row.instanceID)
+                b.add("  attempts "); b.add(row.attempts)
+                if let reason = row.reason { b.add("  "); b.add(reason) }
+                if let log = row.logPath { b.add("\n              log: "); b.add(log) }
+                b.add(byte: 0x0a)
             }
+            out += b.string
         } else if failedOnly {
             out += "\nevery run succeeded\n"
         }
@@ -88,40 +91,89 @@ public enum ReportRenderer {
 
     static let metricColumns = ["agent_exit_status", "submitted", "cost", "tokens_sent", "tokens_received", "api_calls"]
 
-    static func metricCells(_ m: AttemptMetrics?) -> [String] {
-        [m?.exitStatus ?? "", m?.submitted.map { $0 ? "true" : "false" } ?? "", m?.cost.map { fixed($0, 6) } ?? "",
-         m?.tokensSent.map(String.init) ?? "", m?.tokensReceived.map(String.init) ?? "", m?.apiCalls.map(String.init) ?? ""]
+    static func metricCells(_ b: inout ReportBuffer, _ m: AttemptMetrics?) {
+        b.add(byte: 0x2c)
+        if let status = m?.exitStatus { b.add(csvCell: status) }
+        b.add(byte: 0x2c)
+        if let submitted = m?.submitted { b.add(submitted ? "true" : "false") }
+        b.add(byte: 0x2c)
+        if let cost = m?.cost { b.add(csvCell: fixed(cost, 6)) }
+        b.add(byte: 0x2c)
+        if let n = m?.tokensSent { b.add(n) }
+        b.add(byte: 0x2c)
+        if let n = m?.tokensReceived { b.add(n) }
+        b.add(byte: 0x2c)
+        if let n = m?.apiCalls { b.add(n) }
+        b.add("\r\n")
     }
 
     /// One row per run with its final attempt (RFC 4180).
     public static func resultsCSV(_ r: SessionReport, failedOnly: Bool = false) -> String {
-        var out = csvLine(["model", "instance_id", "status", "attempts", "exit_code", "signal", "duration_s", "started_at",
-                           "finished_at", "output_dir", "reason"] + metricColumns)
+        String(decoding: resultsCSVBytes(r, failedOnly: failedOnly), as: UTF8.self)
+    }
+
+    static func resultsCSVBytes(_ r: SessionReport, failedOnly: Bool) -> [UInt8] {
+        var b = ReportBuffer(capacity: 256 + r.rows.count * 128)
+        b.add(csvLine(["model", "instance_id", "status", "attempts", "exit_code", "signal", "duration_s", "started_at",
+                       "finished_at", "output_dir", "reason"] + metricColumns))
         for row in r.rows where !failedOnly || row.status != .succeeded {
-            out += csvLine([row.model, row.instanceID, row.status.rawValue, "\(row.attempts)",
-                            row.exitCode.map(String.init) ?? "", row.signal.map(String.init) ?? "",
-                            row.durationMs.map(seconds) ?? "", row.startedAt.map(isoTime) ?? "",
-                            row.finishedAt.map(isoTime) ?? "", row.outputDir ?? "", row.reason ?? ""]
-                           + metricCells(row.metrics))
+            b.add(csvCell: row.model); b.add(byte: 0x2c)
+            b.add(csvCell: row.instanceID); b.add(byte: 0x2c)
+            b.add(row.status.rawValue); b.add(byte: 0x2c)
+            b.add(row.attempts); b.add(byte: 0x2c)
+            if let v = row.exitCode { b.add(v) }
+            b.add(byte: 0x2c)
+            if let v = row.signal { b.add(v) }
+            b.add(byte: 0x2c)
+            if let v = row.durationMs { b.add(seconds: v) }
+            b.add(byte: 0x2c)
+            if let v = row.startedAt { b.add(isoTime: v) }
+            b.add(byte: 0x2c)
+            if let v = row.finishedAt { b.add(isoTime: v) }
+            b.add(byte: 0x2c)
+            if let v = row.outputDir { b.add(csvCell: v) }
+            b.add(byte: 0x2c)
+            if let v = row.reason { b.add(csvCell: v) }
+            metricCells(&b, row.metrics)
         }
-        return out
+        return b.bytes
     }
 
     /// One row per attempt.
     public static func attemptsCSV(_ state: SessionState, failedOnly: Bool = false) -> String {
-        var out = csvLine(["model", "instance_id", "attempt", "outcome", "exit_code", "signal", "duration_s", "started_at",
-                           "finished_at", "host", "pid", "job_id", "output_dir", "reason"] + metricColumns)
+        String(decoding: attemptsCSVBytes(state, failedOnly: failedOnly), as: UTF8.self)
+    }
+
+    static func attemptsCSVBytes(_ state: SessionState, failedOnly: Bool) -> [UInt8] {
+        var b = ReportBuffer(capacity: 256 + state.runs.count * 160)
+        b.add(csvLine(["model", "instance_id", "attempt", "outcome", "exit_code", "signal", "duration_s", "started_at",
+                       "finished_at", "host", "pid", "job_id", "output_dir", "reason"] + metricColumns))
         for run in state.runs where !failedOnly || run.status != .succeeded {
             for a in run.attempts {
-                out += csvLine([run.model, run.instanceID, "\(a.number)", a.outcome?.rawValue ?? "running",
-                                a.ended?.exitCode.map(String.init) ?? "", a.ended?.signal.map(String.init) ?? "",
-                                a.ended?.durationMs.map(seconds) ?? "", isoTime(a.startedAt),
-                                a.endedAt.map(isoTime) ?? "", a.started.host, a.started.pid.map(String.init) ?? "",
-                                a.started.jobID ?? "", a.started.outputDir, a.ended?.reason ?? ""]
-                               + metricCells(a.metrics))
+                b.add(csvCell: run.model); b.add(byte: 0x2c)
+                b.add(csvCell: run.instanceID); b.add(byte: 0x2c)
+                b.add(a.number); b.add(byte: 0x2c)
+                b.add(a.outcome?.rawValue ?? "running"); b.add(byte: 0x2c)
+                if let v = a.ended?.exitCode { b.add(v) }
+                b.add(byte: 0x2c)
+                if let v = a.ended?.signal { b.add(v) }
+                b.add(byte: 0x2c)
+                if let v = a.ended?.durationMs { b.add(seconds: v) }
+                b.add(byte: 0x2c)
+                b.add(isoTime: a.startedAt); b.add(byte: 0x2c)
+                if let v = a.endedAt { b.add(isoTime: v) }
+                b.add(byte: 0x2c)
+                b.add(csvCell: a.started.host); b.add(byte: 0x2c)
+                if let v = a.started.pid { b.add(v) }
+                b.add(byte: 0x2c)
+                if let v = a.started.jobID { b.add(csvCell: v) }
+                b.add(byte: 0x2c)
+                b.add(csvCell: a.started.outputDir); b.add(byte: 0x2c)
+                if let v = a.ended?.reason { b.add(csvCell: v) }
+                metricCells(&b, a.metrics)
             }
         }
-        return out
+        return b.bytes
     }
 
     static func csvLine(_ cells: [String]) -> String {
@@ -136,7 +188,11 @@ public enum ReportRenderer {
     // MARK: summary.json
 
     public static func summaryJSON(_ r: SessionReport, failedOnly: Bool = false) -> String {
-        var w = JSONWriter()
+        String(decoding: summaryJSONBytes(r, failedOnly: failedOnly), as: UTF8.self)
+    }
+
+    static func summaryJSONBytes(_ r: SessionReport, failedOnly: Bool) -> [UInt8] {
+        var w = JSONWriter(capacity: 1024 + r.rows.count * 400)
         w.beginObject()
         w.string("session", r.sessionID)
         w.int("as_of_seq", r.asOfSeq)
@@ -164,8 +220,8 @@ public enum ReportRenderer {
             w.int("exit_code", row.exitCode)
             w.int("signal", row.signal)
             w.number("duration_s", row.durationMs.map { Double($0) / 1000 }, places: 3)
-            w.string("started_at", row.startedAt.map(isoTime))
-            w.string("finished_at", row.finishedAt.map(isoTime))
+            w.time("started_at", row.startedAt)
+            w.time("finished_at", row.finishedAt)
             w.string("output_dir", row.outputDir)
             w.string("log", row.logPath)
             w.string("reason", row.reason)
@@ -196,7 +252,8 @@ public enum ReportRenderer {
         }
         w.endArray()
         w.endObject()
-        return w.text + "\n"
+        w.buffer.add(byte: 0x0a)
+        return w.bytes
     }
 
     static func modelJSON(_ w: inout JSONWriter, _ m: ModelSummary) {

@@ -34,13 +34,15 @@ public struct ModelSummary: Sendable, Equatable {
     public var withMetrics = 0
     public var submitted = 0
     public var exitStatuses: [String: Int] = [:]
+    /// Runs by status while they are added, in `RunStatus.allCases` order (`counts` is made from it once).
+    var tally = [Int](repeating: 0, count: RunStatus.allCases.count)
 
     public func count(_ status: RunStatus) -> Int { counts[status] ?? 0 }
 
     /// Counts one run in place (a copy per run would make the report quadratic).
-    mutating func add(_ run: RunState) {
+    mutating func add(_ run: RunState, status: RunStatus) {
         runs += 1
-        counts[run.status, default: 0] += 1
+        tally[status.position] += 1
         attempts += run.attempts.count
         for a in run.attempts {
             if let d = a.ended?.durationMs { durations.append(d) }
@@ -57,6 +59,11 @@ public struct ModelSummary: Sendable, Equatable {
             if let status = metrics.exitStatus { exitStatuses[status, default: 0] += 1 }
         }
     }
+    /// Fills `counts` from `tally` (the statuses seen, as a dictionary filled run by run held them).
+    mutating func finishCounts() {
+        for (i, status) in RunStatus.allCases.enumerated() where tally[i] > 0 { counts[status] = tally[i] }
+    }
+
     public var finished: Int { RunStatus.allCases.filter(\.isTerminal).reduce(0) { $0 + count($1) } }
     public var successRate: Double { runs == 0 ? 0 : Double(count(.succeeded)) / Double(runs) }
     public var meanMs: UInt64? { durations.isEmpty ? nil : durations.reduce(0, +) / UInt64(durations.count) }
@@ -92,12 +99,26 @@ public struct SessionReport: Sendable, Equatable {
         lastTime = state.lastTime
         completed = state.completed
         findings = state.findings
-        var byModel: [String: ModelSummary] = [:]
+        // Summaries in `state.models` order, found by the run's model (runs of a model mostly come together).
+        var summaries = state.models.map { ModelSummary(model: $0) }
+        var position: [String: Int] = [:]
+        for (i, name) in state.models.enumerated() where position[name] == nil { position[name] = i }
+        var lastModel: String?
+        var m = 0
         var total = ModelSummary(model: "all")
         rows = []
         rows.reserveCapacity(state.runs.count)
         for run in state.runs {
-            var row = RunRow(model: run.model, instanceID: run.instanceID, status: run.status, attempts: run.attempts.count)
+            let status = run.status
+            if run.model != lastModel {
+                if position[run.model] == nil {
+                    position[run.model] = summaries.count
+                    summaries.append(ModelSummary(model: run.model))
+                }
+                m = position[run.model] ?? 0
+                lastModel = run.model
+            }
+            var row = RunRow(model: run.model, instanceID: run.instanceID, status: status, attempts: run.attempts.count)
             if let last = run.attempts.last {
                 row.exitCode = last.ended?.exitCode
                 row.signal = last.ended?.signal
@@ -109,16 +130,21 @@ public struct SessionReport: Sendable, Equatable {
                 row.reason = last.ended?.reason
                 row.metrics = last.metrics
             }
-            if run.status == .retrying, let retry = run.pendingRetry { row.reason = "retry scheduled: " + retry.reason }
+            if status == .retrying, let retry = run.pendingRetry { row.reason = "retry scheduled: " + retry.reason }
             rows.append(row)
-            byModel[run.model, default: ModelSummary(model: run.model)].add(run)
-            total.add(run)
+            summaries[m].add(run, status: status)
+            total.add(run, status: status)
         }
+        // As before: the models of `state.models` that have runs, each once, in that order.
+        var listed = Set<String>()
         models = state.models.compactMap { name in
-            guard var m = byModel[name] else { return nil }
-            m.durations.sort()
-            return m
+            guard let i = position[name], summaries[i].runs > 0, listed.insert(name).inserted else { return nil }
+            var summary = summaries[i]
+            summary.finishCounts()
+            summary.durations.sort()
+            return summary
         }
+        total.finishCounts()
         total.durations.sort()
         self.total = total
     }

@@ -27,6 +27,19 @@ public enum RunStatus: String, Sendable, Equatable, CaseIterable {
         }
     }
 
+    /// Its position in `allCases`.
+    var position: Int {
+        switch self {
+        case .queued: 0
+        case .running: 1
+        case .retrying: 2
+        case .succeeded: 3
+        case .failed: 4
+        case .timedOut: 5
+        case .interrupted: 6
+        }
+    }
+
     init(_ outcome: Outcome) {
         switch outcome {
         case .succeeded: self = .succeeded

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VeloraEvents
 import VeloraReplay
 
@@ -6,8 +9,10 @@ public struct AttemptSpec: Sendable, Equatable {
     public var run: RunIndex
     public var attempt: UInt32
     public var argv: [String]
-    /// The complete environment of the command.
-    public var environment: [String: String]
+    /// The part of the environment shared by every attempt of a model (built once).
+    public var sharedEnvironment: EnvironmentBlock
+    /// The attempt's own variables (`VELORA_*`); they win over the shared ones.
+    public var attemptEnvironment: [String: String]
     public var workdir: String
     public var outputDir: String
     /// Where stdout and stderr go (compressed after the attempt ends).
@@ -16,6 +21,34 @@ public struct AttemptSpec: Sendable, Equatable {
     public var token: String
     /// A name for the attempt (Slurm job name).
     public var name: String
+}
+
+extension AttemptSpec {
+    /// The complete environment of the command.
+    public var environment: [String: String] {
+        sharedEnvironment.variables.merging(attemptEnvironment) { _, attempt in attempt }
+    }
+}
+
+/// Environment variables that many attempts share, with their `NAME=value`
+/// C strings made once (sorted by name), so starting an attempt copies only its own variables.
+public final class EnvironmentBlock: @unchecked Sendable, Equatable {
+    public let variables: [String: String]
+    /// Owned by the block and never changed after `init`; freed in `deinit`.
+    let entries: [UnsafeMutablePointer<CChar>]
+
+    public init(_ variables: [String: String]) {
+        self.variables = variables
+        entries = variables.keys.sorted().compactMap { key in strdup(key + "=" + (variables[key] ?? "")) }
+    }
+
+    deinit {
+        for p in entries { free(p) }
+    }
+
+    public static func == (a: EnvironmentBlock, b: EnvironmentBlock) -> Bool {
+        a === b || a.variables == b.variables
+    }
 }
 
 /// What `attemptStarted` records about the started attempt.

@@ -78,8 +78,16 @@ public final class LocalExecutor: Executor {
 
         let argv = spec.argv.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
-        let envp = spec.environment.keys.sorted().map { strdup("\($0)=\(spec.environment[$0] ?? "")") } + [nil]
-        defer { for p in envp { free(p) } }
+        // The shared part was made once per model; only the attempt's own variables are copied here.
+        let own = spec.attemptEnvironment.keys.sorted().map { key in
+            strdup(key + "=" + (spec.attemptEnvironment[key] ?? ""))
+        }
+        defer { for p in own { free(p) } }
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        envp.reserveCapacity(spec.sharedEnvironment.entries.count + own.count + 1)
+        for p in spec.sharedEnvironment.entries { envp.append(p) }
+        envp += own
+        envp.append(nil)
 
         var pid: pid_t = 0
         let rc: Int32
@@ -87,7 +95,8 @@ public final class LocalExecutor: Executor {
             rc = posix_spawn(&pid, spec.argv[0], &actions, &attr, argv, envp)
         } else {
             // Look the program up in the command's own PATH, not velora's.
-            guard let path = Self.resolve(spec.argv[0], path: spec.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
+            let searchPath = spec.attemptEnvironment["PATH"] ?? spec.sharedEnvironment.variables["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            guard let path = Self.resolve(spec.argv[0], path: searchPath) else {
                 throw .system("cannot start \(spec.argv[0].debugDescription): not found in PATH")
             }
             rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)

@@ -62,23 +62,39 @@ public enum ProcessTable {
     }
 
     /// This process's children (all threads), or nil when the kernel does not say.
+    /// Called after every attempt: parses bytes, no strings per entry.
     public static func children() -> Set<Int32>? {
         guard let dir = opendir("/proc/self/task") else { return nil }
         defer { closedir(dir) }
         var result = Set<Int32>()
         var sawAny = false
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard Int32(name) != nil else { continue }
-            guard let bytes = try? readWholeFile("/proc/self/task/\(name)/children") else { return nil }
+            let tid = withUnsafeBytes(of: entry.pointee.d_name) { raw in pids(in: raw.prefix { $0 != 0 }).first }
+            guard let tid else { continue }
+            guard let bytes = try? readWholeFile("/proc/self/task/\(tid)/children") else { return nil }
             sawAny = true
-            for part in bytes.split(separator: UInt8(ascii: " ")) {
-                if let pid = Int32(String(decoding: part, as: UTF8.self).trimmingNewlines) { result.insert(pid) }
-            }
+            result.formUnion(pids(in: bytes))
         }
         return sawAny ? result : nil
+    }
+
+    /// The decimal numbers in a list separated by spaces or newlines (anything else ends a number).
+    static func pids<C: Collection>(in bytes: C) -> [Int32] where C.Element == UInt8 {
+        var found: [Int32] = []
+        var value: Int32 = 0
+        var digits = 0
+        for b in bytes {
+            if b >= 0x30 && b <= 0x39 && digits < 9 {
+                value = value * 10 + Int32(b - 0x30)
+                digits += 1
+            } else {
+                if digits > 0 { found.append(value) }
+                value = 0
+                digits = 0
+            }
+        }
+        if digits > 0 { found.append(value) }
+        return found
     }
 
     /// Sends `signal` to each pid (ignoring those already gone).
@@ -87,6 +103,3 @@ public enum ProcessTable {
     }
 }
 
-extension String {
-    var trimmingNewlines: String { String(filter { $0 != "\n" && $0 != " " }) }
-}

@@ -33,12 +33,13 @@ public enum TrajectoryMetrics {
     }
 
     static func findTrajectory(in dir: String, depth: Int = 0, prefix: String = "") -> String? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
+        guard let names = entries(of: dir) else { return nil }
         var subdirs: [String] = []
         for name in names.sorted() {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDir) else { continue }
-            if isDir.boolValue { subdirs.append(name); continue }
+            // stat follows symbolic links, as FileManager's fileExists(atPath:isDirectory:) did.
+            var st = stat()
+            guard stat(dir + "/" + name, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR { subdirs.append(name); continue }
             if format(ofFile: name) != nil { return prefix + name }
         }
         guard depth < 3 else { return nil }
@@ -46,6 +47,21 @@ public enum TrajectoryMetrics {
             if let found = findTrajectory(in: dir + "/" + sub, depth: depth + 1, prefix: prefix + sub + "/") { return found }
         }
         return nil
+    }
+
+    /// The names in a folder but `.` and `..` (readdir: this runs after every attempt,
+    /// and FileManager's listing cost more than the rest of the attempt's clean-up).
+    static func entries(of dir: String) -> [String]? {
+        guard let handle = opendir(dir) else { return nil }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// Fills `metrics` from a trajectory's bytes.

@@ -33,6 +33,8 @@ public final class SessionRunner {
     var signalPipe: (read: Int32, write: Int32) = (-1, -1)
     var exitCode: Int32?
     var specs: [RunIndex: AttemptSpec] = [:]
+    /// Shared environments by model name (see `sharedEnvironment(model:)`).
+    var environments: [String: EnvironmentBlock] = [:]
 
     public init(layout: SessionLayout, lock: SessionLock, writer: LogWriter, state: SessionState, config: RunConfig,
                 dataset: Dataset, executor: Executor, observer: RunObserver?,
@@ -260,23 +262,36 @@ public final class SessionRunner {
         for arg in config.command {
             argv.append((try? CommandTemplate(arg))?.render(values) ?? arg)
         }
+        let token = "\(nonce):\(r.run):\(attempt)"
+        let env: [String: String] = [
+            "VELORA_INSTANCE_ID": r.instanceID, "VELORA_INSTANCE_FILE": instanceFile, "VELORA_OUTPUT_DIR": outputDir,
+            "VELORA_MODEL": r.model, "VELORA_ATTEMPT": String(attempt), "VELORA_SESSION": sessionID,
+            "VELORA_SESSION_DIR": layout.root, ProcessTable.tokenVariable: token,
+        ]
+        var name = r.model + "-" + r.instanceID
+        if case let .slurm(s) = config.executor { name = (try? CommandTemplate(s.jobName))?.render(values) ?? name }
+        return AttemptSpec(run: r.run, attempt: attempt, argv: argv, sharedEnvironment: sharedEnvironment(model: model),
+                           attemptEnvironment: env, workdir: config.workdir,
+                           outputDir: outputDir, logPath: outputDir + "/output.log", token: token,
+                           name: "\(name)-\(nonce.prefix(8))-\(r.run)-\(attempt)")
+    }
+
+    static let attemptVariables = ["VELORA_INSTANCE_ID", "VELORA_INSTANCE_FILE", "VELORA_OUTPUT_DIR", "VELORA_MODEL",
+                                   "VELORA_ATTEMPT", "VELORA_SESSION", "VELORA_SESSION_DIR", ProcessTable.tokenVariable]
+
+    /// The environment every attempt of `model` shares: velora's, then the config's, then the model's.
+    func sharedEnvironment(model: ModelConfig?) -> EnvironmentBlock {
+        let name = model?.name ?? ""
+        if let block = environments[name] { return block }
         var env = baseEnvironment
         for (k, v) in config.env { env[k] = v }
         for (k, v) in model?.env ?? [:] { env[k] = v }
-        env["VELORA_INSTANCE_ID"] = r.instanceID
-        env["VELORA_INSTANCE_FILE"] = instanceFile
-        env["VELORA_OUTPUT_DIR"] = outputDir
-        env["VELORA_MODEL"] = r.model
-        env["VELORA_ATTEMPT"] = String(attempt)
-        env["VELORA_SESSION"] = sessionID
-        env["VELORA_SESSION_DIR"] = layout.root
-        let token = "\(nonce):\(r.run):\(attempt)"
-        env[ProcessTable.tokenVariable] = token
-        var name = r.model + "-" + r.instanceID
-        if case let .slurm(s) = config.executor { name = (try? CommandTemplate(s.jobName))?.render(values) ?? name }
-        return AttemptSpec(run: r.run, attempt: attempt, argv: argv, environment: env, workdir: config.workdir,
-                           outputDir: outputDir, logPath: outputDir + "/output.log", token: token,
-                           name: "\(name)-\(nonce.prefix(8))-\(r.run)-\(attempt)")
+        // The attempt's own variables are added per attempt; an inherited copy (velora run
+        // inside an attempt) must not stand beside them.
+        for k in Self.attemptVariables { env[k] = nil }
+        let block = EnvironmentBlock(env)
+        environments[name] = block
+        return block
     }
 
     /// What the executor saw plus what the output folder shows: required files and metrics.

@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+import VeloraReplay
+import VeloraTestSupport
+
+/// Report formatting that is written without Foundation or libc for speed,
+/// checked against the libc-based definitions.
+@Suite struct FormattingTests {
+    /// gmtime_r's fields, as isoTime printed them before it had its own calendar arithmetic.
+    static func reference(_ ms: Int64) -> String {
+        var seconds = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
+        let millis = Int((ms % 1000 + 1000) % 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+    }
+
+    @Test func isoTimeMatchesGmtime() {
+        var rng = SeededRandom(seed: 11)
+        var values: [Int64] = [0, 999, 1000, 86_399_999, 86_400_000, 951_782_400_000, 4_107_542_400_000,
+                               253_402_300_799_999, 1_764_780_258_123]
+        for _ in 0..<20_000 { values.append(Int64.random(in: 0..<253_402_300_800_000, using: &rng)) }
+        for ms in values { #expect(isoTime(ms) == Self.reference(ms), "\(ms)") }
+    }
+
+    @Test func secondsHaveThreeDecimals() {
+        #expect(seconds(0) == "0.000")
+        #expect(seconds(7) == "0.007")
+        #expect(seconds(1234) == "1.234")
+        #expect(seconds(60_050) == "60.050")
+    }
+}
