@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VeloraReplay
+@testable import VeloraReplay
 import VeloraTestSupport
 
 /// Report formatting that is written without Foundation or libc for speed,
@@ -29,5 +29,17 @@ import VeloraTestSupport
         #expect(seconds(7) == "0.007")
         #expect(seconds(1234) == "1.234")
         #expect(seconds(60_050) == "60.050")
+    }
+
+    /// A quote followed by a combining mark is one Character but still a quote to a
+    /// browser or a CSV reader: escaping works by scalar.
+    @Test func quotesBeforeCombiningMarksAreEscaped() {
+        let hostile = "x\"\u{301} onmouseover=alert(1)"
+        #expect(ReportRenderer.escape(hostile) == "x&quot;\u{301} onmouseover=alert(1)")
+        #expect(ReportRenderer.csvLine(["a\"\u{301},b"]) == "\"a\"\"\u{301},b\"\r\n")
+        var buffer = ReportBuffer()
+        buffer.add(csvCell: "a\"\u{301},b")
+        buffer.add(html: "<\u{301}")
+        #expect(String(decoding: buffer.bytes, as: UTF8.self) == "\"a\"\"\u{301},b\"&lt;\u{301}")
     }
 }

@@ -162,16 +162,18 @@ extension ReportRenderer {
         return s
     }
 
+    /// Escapes by Unicode scalar, not by Character: a `"` followed by a combining
+    /// mark is one Character that is not `"`, and must be escaped all the same.
     static func escape(_ s: String) -> String {
         var out = ""
-        for c in s {
-            switch c {
+        for u in s.unicodeScalars {
+            switch u {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
-            default: out.append(c)
+            default: out.unicodeScalars.append(u)
             }
         }
         return out

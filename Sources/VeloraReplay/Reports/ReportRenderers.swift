@@ -286,9 +286,11 @@ extension String {
         while s.hasSuffix(" ") { s = s.dropLast() }
         return String(s)
     }
-    func replacingAll(_ target: Character, with replacement: String) -> String {
+    /// Replaces every `target` scalar (by scalar: a quote followed by a combining
+    /// mark is still a quote to a CSV reader).
+    func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
         var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        for u in unicodeScalars { if u == target { out += replacement } else { out.unicodeScalars.append(u) } }
         return out
     }
 }
