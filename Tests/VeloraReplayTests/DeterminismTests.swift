@@ -96,3 +96,31 @@ import VeloraTestSupport
         }
     }
 }
+
+/// Report files are streamed to disk a megabyte at a time; what lands there is what the
+/// renderers produce in memory, also across the chunk boundaries of a large session.
+@Suite struct StreamedReportTests {
+    @Test func largeSessionReportFilesEqualTheInMemoryRendering() throws {
+        let dir = TempDir("velora-stream"); defer { dir.remove() }
+        var events: [Event] = []
+        var seq: UInt64 = 0
+        func add(_ kind: EventKind) { seq += 1; events.append(Event(seq: seq, time: 1_790_000_000_000 + Int64(seq), kind: kind)) }
+        add(.sessionCreated(SessionCreated(sessionID: "big", nonce: "ab", config: "{}", datasetPath: "/d.jsonl",
+                                           datasetFingerprint: "-", instanceCount: 6000, host: "h", veloraVersion: "0")))
+        for i in 0..<6000 {
+            let id = "repo__project-\(i)-\u{e9}\"<&>"
+            add(.runQueued(RunQueued(run: UInt32(i), model: "m", instanceID: id, datasetIndex: UInt32(i), folder: "runs/m/r\(i)")))
+            add(.attemptStarted(AttemptStarted(run: UInt32(i), attempt: 1, executor: "local", pid: 100, host: "h", argv: [],
+                                               outputDir: "runs/m/r\(i)/attempt-1", timeoutMs: 0)))
+            let ended = AttemptEnded(run: UInt32(i), attempt: 1, exitCode: Int32(i % 3), durationMs: UInt64(i), reason: "exit code \(i % 3), with, commas")
+            add(i % 3 == 0 ? .attemptSucceeded(ended) : .attemptFailed(ended))
+        }
+        let state = SessionState(events: events)
+        let expected = renderedReports(state)
+        #expect((expected["summary.json"]?.utf8.count ?? 0) > 2 << 20)  // several chunks
+        try ReportFiles.write(state: state, to: dir.path, formats: ReportFiles.allFormats, failedOnly: false)
+        for (name, text) in expected {
+            #expect(fileBytes(dir.file(name)) == Array(text.utf8), "\(name) differs when streamed")
+        }
+    }
+}

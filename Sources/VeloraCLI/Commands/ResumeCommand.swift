@@ -29,23 +29,29 @@ struct ResumeCommand: VeloraCommand {
             return ExitCode.success
         }
         let lock = try SessionLock(layout: layout, sessionName: name)
+        let (config, finished) = try prepare(layout, name: name, console: console)
+        if let finished { return finished }
+        let dataset = try Dataset.load(path: layout.datasetSnapshot, spillingInto: layout.root)
+        let writer = try LogWriter(path: layout.logPath)
+        let executor = try RunCommand.makeExecutor(config)
+        console.err("velora: resuming session \(name) in \(layout.root)\n")
+        return try runSession(layout: layout, lock: lock, writer: writer, config: config,
+                              dataset: dataset, executor: executor, command: "resume", console: console)
+    }
+
+    /// The recorded config, and the exit code when there is nothing left to run (the
+    /// reports are rewritten then). Its fold of the log is dropped on return: the runner
+    /// folds the log again after the writer has repaired a torn tail.
+    static func prepare(_ layout: SessionLayout, name: String, console: Console) throws -> (RunConfig, Int32?) {
         let (state, _) = try SessionStore.load(layout)
         var config = try SessionStore.recordedConfig(state)
         try config.restoreSecrets(from: console.environment, original: nil)
         let plan = ResumePlan(state: state, policy: SchedulePolicy(config: config))
-        if plan.starts.isEmpty && plan.interrupted.isEmpty && state.liveRunner == nil {
-            console.err("velora: session \(name) has nothing left to run\n")
-            try writeReports(state: state, layout: layout)
-            console.err(Summary.text(state))
-            return state.runs.allSatisfy { $0.status == .succeeded } ? ExitCode.success : ExitCode.failedRuns
-        }
-        let dataset = try Dataset.load(path: layout.datasetSnapshot, spillingInto: layout.root)
-        let writer = try LogWriter(path: layout.logPath)
-        let (fresh, _) = try SessionStore.load(layout)
-        let executor = try RunCommand.makeExecutor(config)
-        console.err("velora: resuming session \(name) in \(layout.root)\n")
-        return try runSession(layout: layout, lock: lock, writer: writer, state: fresh, config: config,
-                              dataset: dataset, executor: executor, command: "resume", console: console)
+        guard plan.starts.isEmpty && plan.interrupted.isEmpty && state.liveRunner == nil else { return (config, nil) }
+        console.err("velora: session \(name) has nothing left to run\n")
+        try writeReports(state: state, layout: layout)
+        console.err(Summary.text(state))
+        return (config, state.runs.allSatisfy { $0.status == .succeeded } ? ExitCode.success : ExitCode.failedRuns)
     }
 }
 

@@ -47,9 +47,8 @@ struct RunCommand: VeloraCommand {
         let executor = try makeExecutor(config)
         let wall = wallMillis()
         let created = try SessionStore.create(config: config, dataset: dataset, sessionName: args.value("session"), wall: wall)
-        let (state, _) = try SessionStore.load(created.layout)
         console.err("velora: session \(created.id) in \(created.layout.root)\n")
-        return try runSession(layout: created.layout, lock: created.lock, writer: created.writer, state: state,
+        return try runSession(layout: created.layout, lock: created.lock, writer: created.writer,
                               config: config, dataset: dataset, executor: executor, command: "run", console: console)
     }
 
@@ -90,14 +89,19 @@ struct RunCommand: VeloraCommand {
 }
 
 /// Runs a session with the progress display; prints the summary and report paths.
-func runSession(layout: SessionLayout, lock: SessionLock, writer: LogWriter, state: SessionState, config: RunConfig,
+/// The session's state is folded here and handed to the runner alone: a copy kept by
+/// a caller would be duplicated (copy on write) at the runner's first change.
+func runSession(layout: SessionLayout, lock: SessionLock, writer: LogWriter, config: RunConfig,
                 dataset: Dataset, executor: Executor, command: String, console: Console) throws -> Int32 {
-    let display = ProgressDisplay(console: console, state: state)
-    let runner = try SessionRunner(layout: layout, lock: lock, writer: writer, state: state, config: config,
-                                   dataset: dataset, executor: executor, observer: display,
+    let runner = try SessionRunner(layout: layout, lock: lock, writer: writer, state: SessionStore.load(layout).state,
+                                   config: config, dataset: dataset, executor: executor, observer: nil,
                                    environment: console.environment)
+    let display = ProgressDisplay(console: console, state: runner.state)
+    runner.observer = display
     let code = try runner.run(command: command)
-    let final = try SessionStore.load(layout).state
+    // The runner's state is the fold of the log it read and every event it wrote (the
+    // scheduler changes its state only by applying events): no second fold in memory.
+    let final = runner.state
     display.finish(final)
     try writeReports(state: final, layout: layout)
     if final.completed {

@@ -26,7 +26,7 @@ struct SessionsCommand: VeloraCommand {
             } catch {
                 stateText = "unreadable log"
             }
-            let r = SessionReport(state)
+            let r = SessionReport(state, rows: false)
             let open = r.total.count(.queued) + r.total.count(.running) + r.total.count(.retrying)
             if args.flag("json") {
                 var w = JSONWriter()

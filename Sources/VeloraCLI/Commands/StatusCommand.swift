@@ -49,7 +49,7 @@ struct StatusCommand: VeloraCommand {
     }
 
     static func statusText(_ state: SessionState, layout: SessionLayout) -> String {
-        let report = SessionReport(state)
+        let report = SessionReport(state, rows: false)
         var out = "session \(report.sessionID): \(runnerState(state, layout: layout))\n"
         var table = [["model", "runs", "queued", "running", "ok", "failed", "timeout", "intr", "retrying"]]
         for m in report.models + [report.total] {
@@ -89,7 +89,7 @@ struct StatusCommand: VeloraCommand {
     }
 
     static func statusJSON(_ state: SessionState, layout: SessionLayout) -> String {
-        let report = SessionReport(state)
+        let report = SessionReport(state, rows: false)
         var w = JSONWriter()
         w.beginObject()
         w.string("session", report.sessionID)

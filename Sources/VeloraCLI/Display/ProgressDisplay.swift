@@ -70,7 +70,7 @@ final class ProgressDisplay: RunObserver {
         let now = monotonicMillis()
         if !force && now - lastDraw < 200 { return }
         lastDraw = now
-        let report = SessionReport(state)
+        let report = SessionReport(state, rows: false)
         var lines: [String] = []
         let elapsed = now - startMono
         let done = report.total.finished
@@ -111,7 +111,7 @@ extension String {
 /// The end-of-session summary per model.
 enum Summary {
     static func text(_ state: SessionState) -> String {
-        let report = SessionReport(state)
+        let report = SessionReport(state, rows: false)
         var out = "\n"
         for m in report.models {
             out += "\(m.model.padding(10)) \(m.count(.succeeded))/\(m.runs) succeeded"

@@ -95,10 +95,16 @@ public func makeDirectories(_ path: String) throws(EventsError) {
 
 /// Writes a whole file atomically: to a temporary name, fsync, rename, fsync the folder.
 public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(EventsError) {
+    try writeFileAtomically(path) { (fd, tmp) throws(EventsError) in try writeAll(fd: fd, path: tmp, bytes) }
+}
+
+/// Writes a whole file atomically from `body`, which writes to the descriptor of the
+/// temporary file (named by its second argument): fsync, rename, fsync the folder.
+public func writeFileAtomically(_ path: String, _ body: (Int32, String) throws(EventsError) -> Void) throws(EventsError) {
     let tmp = path + ".tmp"
     let fd = try openFile(tmp, O_WRONLY | O_CREAT | O_TRUNC)
     do throws(EventsError) {
-        try writeAll(fd: fd, path: tmp, bytes)
+        try body(fd, tmp)
         _ = try valueOrErrno(path: tmp, "fsync") { fsync(fd) }
     } catch {
         closeFile(fd)

@@ -52,6 +52,10 @@ public struct JSONWriter {
         buffer = ReportBuffer(capacity: capacity)
     }
 
+    init(buffer: ReportBuffer) {
+        self.buffer = buffer
+    }
+
     public var text: String { buffer.string }
     public var bytes: [UInt8] { buffer.bytes }
 

@@ -13,6 +13,12 @@ extension ReportRenderer {
     }
 
     static func htmlBytes(_ r: SessionReport, sessionLink: String) -> [UInt8] {
+        var b = ReportBuffer(capacity: 16 * 1024 + r.rows.count * 260)
+        html(r, sessionLink: sessionLink, into: &b)
+        return b.bytes
+    }
+
+    static func html(_ r: SessionReport, sessionLink: String, into b: inout ReportBuffer) {
         var h = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
@@ -76,7 +82,6 @@ extension ReportRenderer {
         h += "<h2>Attempt durations</h2>\n"
         h += histogram(r.total.durations)
 
-        var b = ReportBuffer(capacity: h.utf8.count + r.rows.count * 260)
         b.add(h)
 
         // Matrix. Cells are written straight into bytes: a session may have 250,000 of them.
@@ -123,6 +128,7 @@ extension ReportRenderer {
                 b.add("\"></a></td>")
             }
             b.add("</tr>\n")
+            b.flushIfLarge()
         }
         b.add("</table>\n")
 
@@ -141,7 +147,6 @@ extension ReportRenderer {
             b.add("</table>\n")
         }
         b.add("</body></html>\n")
-        return b.bytes
     }
 
     static func histogram(_ durations: [UInt64]) -> String {

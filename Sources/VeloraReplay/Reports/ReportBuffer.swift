@@ -1,3 +1,4 @@
+import VeloraEvents
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,9 +8,29 @@ import Glibc
 /// fraction of String concatenation, interpolation and `joined`.
 struct ReportBuffer {
     var bytes: [UInt8] = []
+    /// Where the bytes go once a megabyte has gathered (a report file being written),
+    /// so a 100,000-run report never sits in memory whole. Nil: they all stay in `bytes`.
+    var sink: ReportSink?
 
     init(capacity: Int = 0) {
         bytes.reserveCapacity(capacity)
+    }
+
+    init(sink: ReportSink) {
+        self.sink = sink
+        bytes.reserveCapacity(ReportSink.chunk + 64 * 1024)
+    }
+
+    /// Hands the gathered bytes to the sink when there is a megabyte of them (call between rows).
+    @inline(__always)
+    mutating func flushIfLarge() {
+        if bytes.count >= ReportSink.chunk { flush() }
+    }
+
+    mutating func flush() {
+        guard let sink, !bytes.isEmpty else { return }
+        sink.write(bytes)
+        bytes.removeAll(keepingCapacity: true)
     }
 
     var string: String { String(decoding: bytes, as: UTF8.self) }
@@ -124,6 +145,24 @@ struct ReportBuffer {
         } else {
             add(s)
         }
+    }
+}
+
+/// A report file being written; the first write error is kept and thrown at the end.
+final class ReportSink {
+    static let chunk = 1 << 20
+    let fd: Int32
+    let path: String
+    var failure: EventsError?
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    func write(_ bytes: [UInt8]) {
+        guard failure == nil else { return }
+        do throws(EventsError) { try writeAll(fd: fd, path: path, bytes) } catch { failure = error }
     }
 }
 

@@ -19,16 +19,27 @@ public enum ReportFiles {
                 text = rendered
                 try writeFileAtomically(dir + "/report.txt", Array(rendered.utf8))
             case "csv":
-                try writeFileAtomically(dir + "/results.csv", ReportRenderer.resultsCSVBytes(report, failedOnly: failedOnly))
-                try writeFileAtomically(dir + "/attempts.csv", ReportRenderer.attemptsCSVBytes(state, failedOnly: failedOnly))
+                try stream(dir + "/results.csv") { ReportRenderer.resultsCSV(report, failedOnly: failedOnly, into: &$0) }
+                try stream(dir + "/attempts.csv") { ReportRenderer.attemptsCSV(state, failedOnly: failedOnly, into: &$0) }
             case "json":
-                try writeFileAtomically(dir + "/summary.json", ReportRenderer.summaryJSONBytes(report, failedOnly: failedOnly))
+                try stream(dir + "/summary.json") { ReportRenderer.summaryJSON(report, failedOnly: failedOnly, into: &$0) }
             case "html":
-                try writeFileAtomically(dir + "/report.html", ReportRenderer.htmlBytes(report, sessionLink: sessionLink))
+                try stream(dir + "/report.html") { ReportRenderer.html(report, sessionLink: sessionLink, into: &$0) }
             default:
                 break
             }
         }
         return text
+    }
+
+    /// Writes a file atomically as it is rendered, a megabyte at a time.
+    static func stream(_ path: String, _ render: (inout ReportBuffer) -> Void) throws(EventsError) {
+        try writeFileAtomically(path) { (fd, tmp) throws(EventsError) in
+            let sink = ReportSink(fd: fd, path: tmp)
+            var buffer = ReportBuffer(sink: sink)
+            render(&buffer)
+            buffer.flush()
+            if let failure = sink.failure { throw failure }
+        }
     }
 }

@@ -114,6 +114,11 @@ public enum ReportRenderer {
 
     static func resultsCSVBytes(_ r: SessionReport, failedOnly: Bool) -> [UInt8] {
         var b = ReportBuffer(capacity: 256 + r.rows.count * 128)
+        resultsCSV(r, failedOnly: failedOnly, into: &b)
+        return b.bytes
+    }
+
+    static func resultsCSV(_ r: SessionReport, failedOnly: Bool, into b: inout ReportBuffer) {
         b.add(csvLine(["model", "instance_id", "status", "attempts", "exit_code", "signal", "duration_s", "started_at",
                        "finished_at", "output_dir", "reason"] + metricColumns))
         for row in r.rows where !failedOnly || row.status != .succeeded {
@@ -135,8 +140,8 @@ public enum ReportRenderer {
             b.add(byte: 0x2c)
             if let v = row.reason { b.add(csvCell: v) }
             metricCells(&b, row.metrics)
+            b.flushIfLarge()
         }
-        return b.bytes
     }
 
     /// One row per attempt.
@@ -146,6 +151,11 @@ public enum ReportRenderer {
 
     static func attemptsCSVBytes(_ state: SessionState, failedOnly: Bool) -> [UInt8] {
         var b = ReportBuffer(capacity: 256 + state.runs.count * 160)
+        attemptsCSV(state, failedOnly: failedOnly, into: &b)
+        return b.bytes
+    }
+
+    static func attemptsCSV(_ state: SessionState, failedOnly: Bool, into b: inout ReportBuffer) {
         b.add(csvLine(["model", "instance_id", "attempt", "outcome", "exit_code", "signal", "duration_s", "started_at",
                        "finished_at", "host", "pid", "job_id", "output_dir", "reason"] + metricColumns))
         for run in state.runs where !failedOnly || run.status != .succeeded {
@@ -172,8 +182,8 @@ public enum ReportRenderer {
                 if let v = a.ended?.reason { b.add(csvCell: v) }
                 metricCells(&b, a.metrics)
             }
+            b.flushIfLarge()
         }
-        return b.bytes
     }
 
     static func csvLine(_ cells: [String]) -> String {
@@ -192,7 +202,14 @@ public enum ReportRenderer {
     }
 
     static func summaryJSONBytes(_ r: SessionReport, failedOnly: Bool) -> [UInt8] {
-        var w = JSONWriter(capacity: 1024 + r.rows.count * 400)
+        var b = ReportBuffer(capacity: 1024 + r.rows.count * 400)
+        summaryJSON(r, failedOnly: failedOnly, into: &b)
+        return b.bytes
+    }
+
+    static func summaryJSON(_ r: SessionReport, failedOnly: Bool, into b: inout ReportBuffer) {
+        var w = JSONWriter(buffer: b)
+        defer { b = w.buffer }
         w.beginObject()
         w.string("session", r.sessionID)
         w.int("as_of_seq", r.asOfSeq)
@@ -241,6 +258,7 @@ public enum ReportRenderer {
                 w.raw("metrics", "null")
             }
             w.endObject()
+            w.buffer.flushIfLarge()
         }
         w.endArray()
         w.beginArray("findings")
@@ -253,7 +271,6 @@ public enum ReportRenderer {
         w.endArray()
         w.endObject()
         w.buffer.add(byte: 0x0a)
-        return w.bytes
     }
 
     static func modelJSON(_ w: inout JSONWriter, _ m: ModelSummary) {

@@ -92,7 +92,8 @@ public struct SessionReport: Sendable, Equatable {
     public var rows: [RunRow]
     public var findings: [Finding]
 
-    public init(_ state: SessionState) {
+    /// `rows: false` builds the per-model summaries only (status, progress): no row a run.
+    public init(_ state: SessionState, rows withRows: Bool = true) {
         sessionID = state.session?.sessionID ?? "?"
         asOfSeq = state.lastSeq
         firstTime = state.firstTime
@@ -107,7 +108,7 @@ public struct SessionReport: Sendable, Equatable {
         var m = 0
         var total = ModelSummary(model: "all")
         rows = []
-        rows.reserveCapacity(state.runs.count)
+        if withRows { rows.reserveCapacity(state.runs.count) }
         for run in state.runs {
             let status = run.status
             if run.model != lastModel {
@@ -118,6 +119,9 @@ public struct SessionReport: Sendable, Equatable {
                 m = position[run.model] ?? 0
                 lastModel = run.model
             }
+            summaries[m].add(run, status: status)
+            total.add(run, status: status)
+            guard withRows else { continue }
             var row = RunRow(model: run.model, instanceID: run.instanceID, status: status, attempts: run.attempts.count)
             if let last = run.attempts.last {
                 row.exitCode = last.ended?.exitCode
@@ -132,8 +136,6 @@ public struct SessionReport: Sendable, Equatable {
             }
             if status == .retrying, let retry = run.pendingRetry { row.reason = "retry scheduled: " + retry.reason }
             rows.append(row)
-            summaries[m].add(run, status: status)
-            total.add(run, status: status)
         }
         // As before: the models of `state.models` that have runs, each once, in that order.
         var listed = Set<String>()

@@ -59,9 +59,30 @@ public struct AttemptState: Sendable, Equatable {
     public var outcome: Outcome?
     public var ended: AttemptEnded?
     public var endedAt: Int64?
-    public var metrics: AttemptMetrics?
     /// False while only `attemptPrepared` is known: the runner may have died before it started the process.
     public var launched: Bool = true
+    /// Boxed: inline, the (mostly absent) metrics would take ~160 bytes in every attempt of a
+    /// 100,000-run session.
+    private var metricsBox: MetricsBox?
+
+    public var metrics: AttemptMetrics? {
+        get { metricsBox?.value }
+        set { metricsBox = newValue.map(MetricsBox.init) }
+    }
+
+    init(number: UInt32, started: AttemptStarted, startedAt: Int64, launched: Bool) {
+        self.number = number
+        self.started = started
+        self.startedAt = startedAt
+        self.launched = launched
+    }
+}
+
+/// An attempt's metrics out of line (immutable, compared by value).
+final class MetricsBox: Sendable, Equatable {
+    let value: AttemptMetrics
+    init(_ value: AttemptMetrics) { self.value = value }
+    static func == (a: MetricsBox, b: MetricsBox) -> Bool { a.value == b.value }
 }
 
 /// One (model, instance) run.

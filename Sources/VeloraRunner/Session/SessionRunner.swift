@@ -20,7 +20,7 @@ public final class SessionRunner {
     let writer: LogWriter
     let executor: Executor
     let dataset: Dataset
-    let observer: RunObserver?
+    public var observer: RunObserver?
     let lock: SessionLock
     var scheduler: Scheduler
     let sessionID: String
@@ -52,6 +52,9 @@ public final class SessionRunner {
         baseEnvironment = environment
         scheduler = Scheduler(state: state, policy: SchedulePolicy(config: config))
     }
+
+    /// The fold of the session's log, as this runner has written it.
+    public var state: SessionState { scheduler.state }
 
     /// Runs the session to its end (or to an interruption) and returns the exit code.
     public func run(command: String) throws(RunnerError) -> Int32 {
