@@ -413,6 +413,8 @@ struct FindingCase: Sendable, CustomTestStringConvertible {
              seq: 6, "attemptTimedOut for attempt 2 of m/i1", "never started"),
         numbered("a sequence gap", [(5, start(0, 1)), (8, .attemptSucceeded(end(0, 1)))],
                  seq: 8, "sequence gap", "#6...#7 missing"),
+        numbered("one event missing", [(5, start(0, 1)), (7, .attemptSucceeded(end(0, 1)))],
+                 seq: 7, "sequence gap", "#6 missing"),
         numbered("a sequence going back", [(5, start(0, 1)), (6, metrics(0, 1)), (3, .attemptSucceeded(end(0, 1)))],
                  seq: 3, "sequence number goes back", "after #6"),
         numbered("a sequence number repeated", [(5, start(0, 1)), (5, .attemptSucceeded(end(0, 1)))],

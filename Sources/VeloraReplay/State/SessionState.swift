@@ -162,6 +162,7 @@ public struct SessionState: Sendable, Equatable {
         if event.seq != lastSeq &+ 1 {
             note(event.seq, event.seq <= lastSeq
                  ? "sequence number goes back (after #\(lastSeq))"
+                 : event.seq == lastSeq &+ 2 ? "sequence gap: #\(lastSeq &+ 1) missing"
                  : "sequence gap: #\(lastSeq &+ 1)...#\(event.seq &- 1) missing")
         }
         lastSeq = max(lastSeq, event.seq)
