@@ -127,7 +127,7 @@ func crashTrials(_ ledger: Ledger, trials: Int) throws {
                 plannedRecovery = planInterrupted(plan1.stdout)
                 if crashes >= 3 || Bool.random(using: &rng) { break }
                 process = try startVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
-                // The resumed runner keeps every recorded event, as a prefix.
+                // Aim the next kill after the resumed runner has written something (its recovery).
                 _ = waitUntil(60) { eventCount(s.layout) > before.count || !process.process.isRunning }
             }
             let final = try s.resume()
