@@ -208,17 +208,66 @@ struct Harness {
         #expect(planC.interrupted.count == 2 && planC.starts.count == 1)  // "interrupted" not in retry.on: not run again
     }
 
-    /// Interrupted attempts (the runner's stop, not the agent's doing) do not count against max_attempts.
+    /// A run whose attempts ended so (`i`: cut short by velora itself, `p`: interrupted by
+    /// the executor, e.g. a preempted Slurm job, `f`: failed, `R`: a `velora retry` of the run).
+    static func run(_ history: String) -> RunState {
+        var events: [Event] = []
+        func add(_ kind: EventKind) { events.append(Event(seq: UInt64(events.count + 1), time: 0, kind: kind)) }
+        add(.runQueued(RunQueued(run: 0, model: "m", instanceID: "i", datasetIndex: 0, folder: "runs/m/i")))
+        var attempt: UInt32 = 0
+        for c in history {
+            if c == "R" { add(.retryRequested(RetryRequested(runs: [0], selection: "--status failed"))); continue }
+            attempt += 1
+            add(.attemptStarted(AttemptStarted(run: 0, attempt: attempt, executor: "local", host: "h", argv: [],
+                                               outputDir: "runs/m/i/attempt-\(attempt)", timeoutMs: 0)))
+            switch c {
+            case "i": add(.attemptInterrupted(AttemptEnded(run: 0, attempt: attempt, reason: "stop", byRunner: true)))
+            case "p": add(.attemptInterrupted(AttemptEnded(run: 0, attempt: attempt, reason: "PREEMPTED", executorState: "PREEMPTED")))
+            default: add(.attemptFailed(AttemptEnded(run: 0, attempt: attempt, exitCode: 1, reason: "exit code 1")))
+            }
+        }
+        return SessionState(events: events).runs[0]
+    }
+
+    /// Attempts velora itself cut short (its stop, crash or error) do not count against
+    /// max_attempts, up to a bound; the executor's interruptions and failures do; a
+    /// `velora retry` starts the count afresh.
     @Test func interruptedAttemptsDoNotUseUpTheRetryBudget() {
-        var h = Harness(models: ["a"], instances: 1) { $0.retry = RetryPolicy(maxAttempts: 2, on: [.failed, .interrupted], backoffMs: 0) }
+        let one = RetryPolicy(maxAttempts: 1, on: [.failed, .timedOut, .interrupted], backoffMs: 0)
+        let two = RetryPolicy(maxAttempts: 2, on: [.failed, .timedOut, .interrupted], backoffMs: 0)
+        func retried(_ policy: RetryPolicy, _ history: String) -> Bool {
+            let r = Self.run(history)
+            let last = r.attempts[r.attempts.count - 1]
+            return policy.retries(r, attempt: last.number, outcome: last.outcome ?? .failed, byRunner: last.ended?.byRunner == true)
+        }
+        #expect(retried(one, "i"))              // Ctrl-C on the only attempt: run it again
+        #expect(retried(one, "ii"))
+        #expect(!retried(one, "f"))             // the agent failed its one attempt
+        #expect(!retried(one, "if"))            // ... after a free interruption
+        #expect(!retried(one, "p"))             // a preempted job counts
+        #expect(retried(two, "p"))
+        #expect(retried(two, "fi"))             // one failure counted, the interruption free
+        #expect(!retried(two, "ff"))
+        #expect(retried(one, "iii"))            // three free interruptions...
+        #expect(!retried(one, "iiii"))          // ... then they count: no endless loop
+        #expect(!retried(one, "fRf"))           // a retry asked for gives one more attempt
+        #expect(retried(one, "fRi"))            // ... which Ctrl-C does not use up
+        #expect(!retried(two, "ffRf"))          // one more, whatever max_attempts
+        #expect(!RetryPolicy(maxAttempts: 3, on: [.failed], backoffMs: 0).retries(Self.run("i"), attempt: 1, outcome: .interrupted, byRunner: true))
+    }
+
+    /// The executor's interruptions wait for the backoff; velora's own do not.
+    @Test func backoffIsForFailuresNotForTheRunnersOwnStops() {
+        var h = Harness(models: ["a"], instances: 2) { $0.jobs = 2; $0.retry = RetryPolicy(maxAttempts: 3, on: [.failed, .interrupted], backoffMs: 60_000) }
         _ = h.tick()
         _ = h.feed(.exited(run: 0, attempt: 1, exit: AttemptExit(exitCode: 1), mono: h.mono, wall: h.wall))
-        #expect(h.scheduler.state.runs[0].attempts.count == 2)  // attempt 2 started at once (no backoff)
-        let policy = h.scheduler.policy.retry
-        let run = h.scheduler.state.runs[0]
-        #expect(policy.retries(run, attempt: 2, outcome: .interrupted))   // 1 counted: interrupted again and again is retried
-        #expect(!policy.retries(run, attempt: 2, outcome: .failed))       // 2 counted: the budget is spent
-        #expect(!policy.retries(run, attempt: 2, outcome: .succeeded))
+        #expect(h.scheduler.state.runs[0].pendingRetry?.notBefore == h.wall + 60_000)
+        let stop = h.feed(.stopRequested(reason: "interrupted by SIGINT"))
+        #expect(stop.contains(.terminate(run: 1, attempt: 1)))
+        _ = h.feed(.exited(run: 1, attempt: 1, exit: AttemptExit(signal: 15), mono: h.mono, wall: h.wall))
+        let run1 = h.scheduler.state.runs[1]
+        #expect(run1.attempts[0].ended?.byRunner == true)
+        #expect(run1.pendingRetry?.notBefore == h.wall)
     }
 
     @Test func resumePlanInterruptsRunningAttemptsAndRetriesThemUnderPolicy() {

@@ -82,6 +82,7 @@ public func sampleEventKinds() -> [EventKind] {
         // Added after the v1 fixture was written: the fixture holds the kinds above.
         .attemptPrepared(AttemptStarted(run: 0, attempt: 2, executor: "slurm", host: "node-2", argv: ["sh"],
                                         outputDir: "runs/opus/x/attempt-2", timeoutMs: 0)),
+        .attemptInterrupted(AttemptEnded(run: 0, attempt: 4, signal: 9, reason: "interrupted by SIGINT", byRunner: true)),
     ]
 }
 

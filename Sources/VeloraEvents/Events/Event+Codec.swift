@@ -65,6 +65,7 @@ extension Event {
             w.uint(5, p.durationMs)
             w.string(6, p.reason)
             w.string(7, p.executorState)
+            w.bool(8, p.byRunner)
         case let .attemptMetrics(p):
             w.uint(1, UInt64(p.run))
             w.uint(2, UInt64(p.attempt))
@@ -175,6 +176,7 @@ extension Event {
                 case 5: p.durationMs = try r.uint()
                 case 6: p.reason = try r.string()
                 case 7: p.executorState = try r.string()
+                case 8: p.byRunner = try r.bool()
                 default: try r.skip(wire)
                 }
             }

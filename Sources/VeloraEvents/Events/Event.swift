@@ -153,9 +153,13 @@ public struct AttemptEnded: Sendable, Equatable {
     public var reason: String
     /// The executor's own final state, e.g. Slurm's "TIMEOUT".
     public var executorState: String?
+    /// True when velora itself cut the attempt short (its stop, its crash, an error of
+    /// its own), not the agent or the executor (a preempted Slurm job).
+    public var byRunner: Bool?
 
     public init(run: RunIndex, attempt: UInt32, exitCode: Int32? = nil, signal: Int32? = nil,
-                durationMs: UInt64? = nil, reason: String, executorState: String? = nil) {
+                durationMs: UInt64? = nil, reason: String, executorState: String? = nil, byRunner: Bool? = nil) {
+        self.byRunner = byRunner
         self.run = run
         self.attempt = attempt
         self.exitCode = exitCode

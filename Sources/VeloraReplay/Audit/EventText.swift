@@ -109,6 +109,7 @@ public enum EventText {
             w.int("duration_ms", p.durationMs)
             w.string("reason", p.reason)
             w.string("executor_state", p.executorState)
+            w.bool("by_runner", p.byRunner)
         case let .attemptMetrics(p):
             w.int("run", p.run)
             w.int("attempt", p.attempt)

@@ -91,6 +91,9 @@ public struct RunState: Sendable, Equatable {
     public var attempts: [AttemptState] = []
     /// Set while another attempt is scheduled and not yet started.
     public var pendingRetry: RetryScheduled?
+    /// The first attempt that counts against the retry policy: 1, or the attempt that
+    /// followed the last `velora retry` of this run.
+    public var budgetFrom: UInt32 = 1
 
     public var run: RunIndex { queued.run }
     public var model: String { queued.model }
@@ -224,6 +227,7 @@ public struct SessionState: Sendable, Equatable {
                 }
                 runs[r].pendingRetry = RetryScheduled(run: run, nextAttempt: runs[r].nextAttempt,
                                                       notBefore: event.time, reason: "requested: \(request.selection)")
+                runs[r].budgetFrom = runs[r].nextAttempt
             }
             if !request.runs.isEmpty { completed = false }
         case let .runnerStarted(started):

@@ -27,7 +27,7 @@ public struct ResumePlan: Sendable, Equatable {
             case .running:
                 guard let last = run.attempts.last else { continue }
                 interrupted.append(Entry(model: run.model, instanceID: run.instanceID, attempt: last.number))
-                if policy.retry.retries(run, attempt: last.number, outcome: .interrupted) {
+                if policy.retry.retries(run, attempt: last.number, outcome: .interrupted, byRunner: true) {
                     pending.append((key, Entry(model: run.model, instanceID: run.instanceID, attempt: last.number + 1,
                                                notBefore: nil)))
                 }

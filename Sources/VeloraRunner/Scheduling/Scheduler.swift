@@ -2,14 +2,26 @@ import VeloraEvents
 import VeloraReplay
 
 extension RetryPolicy {
-    /// Whether `run` gets another attempt after `attempt` ended with `outcome`.
-    /// Interrupted attempts (the runner stopped or died under them: not the
-    /// agent's doing) do not count against `max_attempts`; otherwise a crash or
-    /// a Ctrl-C would use up a default one-attempt run for good.
-    public func retries(_ run: RunState, attempt: UInt32, outcome: Outcome) -> Bool {
+    /// Attempts of a run that velora itself may cut short (its stop, crash or error)
+    /// without counting them against `max_attempts`: a bound, so that an agent that
+    /// keeps bringing the runner down is not run again without end.
+    public static let freeInterruptions = 3
+
+    /// Whether `run` gets another attempt after `attempt` ended with `outcome`
+    /// (`byRunner`: velora itself cut it short). Such an interruption is not the
+    /// agent's doing and does not count against `max_attempts` (up to
+    /// `freeInterruptions` a run); otherwise a crash or a Ctrl-C would use up a
+    /// default one-attempt run for good. A `velora retry` of the run gives it one
+    /// more attempt (counted from there, so an interruption of it is free too).
+    /// Interruptions the executor reports (a preempted Slurm job) count like any
+    /// other outcome.
+    public func retries(_ run: RunState, attempt: UInt32, outcome: Outcome, byRunner: Bool) -> Bool {
         guard outcome != .succeeded, on.contains(outcome) else { return false }
-        let earlier = run.attempts.filter { $0.number != attempt && $0.outcome != .interrupted }.count
-        return earlier + (outcome == .interrupted ? 0 : 1) < maxAttempts
+        let earlier = run.attempts.filter { $0.number != attempt && $0.number >= run.budgetFrom }
+        let freeEarlier = earlier.filter { $0.outcome == .interrupted && $0.ended?.byRunner == true }.count
+        let free = outcome == .interrupted && byRunner && freeEarlier < Self.freeInterruptions
+        let counted = earlier.count - min(freeEarlier, Self.freeInterruptions) + (free ? 0 : 1)
+        return counted < (run.budgetFrom > 1 ? 1 : maxAttempts)
     }
 }
 
@@ -328,10 +340,11 @@ public struct Scheduler: Sendable {
     }
 
     /// The retry after an attempt that ended with `outcome`, if the policy gives one.
-    /// An interrupted attempt is retried at once: the backoff is for agents that fail.
-    func retryDecision(run: RunIndex, attempt: UInt32, outcome: Outcome, wall: Int64) -> RetryScheduled? {
-        guard policy.retry.retries(state.runs[Int(run)], attempt: attempt, outcome: outcome) else { return nil }
-        let backoff = outcome == .interrupted ? 0 : Int64(policy.retry.backoffMs)
+    /// An attempt velora itself cut short is retried at once: the backoff is for agents
+    /// (and executors) that fail.
+    func retryDecision(run: RunIndex, attempt: UInt32, outcome: Outcome, byRunner: Bool = false, wall: Int64) -> RetryScheduled? {
+        guard policy.retry.retries(state.runs[Int(run)], attempt: attempt, outcome: outcome, byRunner: byRunner) else { return nil }
+        let backoff = byRunner ? 0 : Int64(policy.retry.backoffMs)
         return RetryScheduled(run: run, nextAttempt: attempt + 1, notBefore: wall + backoff,
                               reason: "attempt \(attempt) \(outcome.rawValue.replacingUnderscores)")
     }
@@ -348,6 +361,7 @@ public struct Scheduler: Sendable {
         case let .interrupted(reason):
             outcome = .interrupted
             ended.reason = reason
+            ended.byRunner = true
         case .none:
             if let forced = exit.forcedOutcome {
                 outcome = forced
@@ -376,7 +390,7 @@ public struct Scheduler: Sendable {
         case .interrupted: events = [.attemptInterrupted(ended)]
         }
         if let metrics = exit.metrics { events.insert(.attemptMetrics(metrics), at: 0) }
-        if let retry = retryDecision(run: s.run, attempt: s.attempt, outcome: outcome, wall: wall) {
+        if let retry = retryDecision(run: s.run, attempt: s.attempt, outcome: outcome, byRunner: ended.byRunner == true, wall: wall) {
             events.append(.retryScheduled(retry))
         }
         return events

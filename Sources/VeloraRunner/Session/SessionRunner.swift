@@ -74,26 +74,31 @@ public final class SessionRunner {
         return exitCode ?? 1
     }
 
-    /// The log or the system failed (a full disk, say): kill what this runner
-    /// started and, if the log still takes a write, record those attempts
+    /// The log or the system failed (a full disk, say): kill the attempts this
+    /// runner supervises and, if the log still takes a write, record them
     /// interrupted and the runner stopped with the error. If it does not, the log
     /// stays valid as it is (a torn tail at worst) and the next runner records them.
+    /// Attempts the log shows running that this runner has not taken over yet (a
+    /// failure during recovery) are left to the next runner.
     func stop(on failure: RunnerError) {
         let reason = "the runner stopped on an error: \(failure.description)"
         var kinds: [EventKind] = []
         let wall = wallMillis()
-        for run in scheduler.state.runs where run.status == .running {
+        for run in scheduler.state.runs where run.status == .running && specs[run.run] != nil {
             guard let last = run.attempts.last else { continue }
             executor.kill(run: run.run, attempt: last.number)
-            kinds.append(.attemptInterrupted(AttemptEnded(run: run.run, attempt: last.number, signal: SIGKILL, reason: reason)))
-            if let retry = scheduler.retryDecision(run: run.run, attempt: last.number, outcome: .interrupted, wall: wall) {
+            kinds.append(.attemptInterrupted(AttemptEnded(run: run.run, attempt: last.number,
+                                                          signal: executor.kind == "local" ? SIGKILL : nil,
+                                                          reason: reason, byRunner: true)))
+            if let retry = scheduler.retryDecision(run: run.run, attempt: last.number, outcome: .interrupted, byRunner: true,
+                                                   wall: wall) {
                 kinds.append(.retryScheduled(retry))
             }
         }
         _ = executor.collect(monoNow: monotonicMillis())
         compression.sync {}
         kinds.append(.runnerStopped(RunnerStopped(reason: "error", exitCode: 1, detail: failure.description)))
-        _ = try? writer.append(kinds)
+        try? record(kinds, durable: true)
     }
 
     // MARK: The loop
@@ -363,8 +368,10 @@ public final class SessionRunner {
         for (run, started) in running {
             switch found[run] ?? .lost(reason: "the runner stopped while this attempt was running") {
             case let .lost(reason):
-                var events: [EventKind] = [.attemptInterrupted(AttemptEnded(run: run, attempt: started.attempt, reason: reason))]
-                if let retry = scheduler.retryDecision(run: run, attempt: started.attempt, outcome: .interrupted, wall: wallMillis()) {
+                var events: [EventKind] = [.attemptInterrupted(AttemptEnded(run: run, attempt: started.attempt, reason: reason,
+                                                                            byRunner: true))]
+                if let retry = scheduler.retryDecision(run: run, attempt: started.attempt, outcome: .interrupted, byRunner: true,
+                                                       wall: wallMillis()) {
                     events.append(.retryScheduled(retry))
                 }
                 try record(events)
