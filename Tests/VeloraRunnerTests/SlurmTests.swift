@@ -140,6 +140,13 @@ struct SlurmSession {
         let before = try foldSession(s.layout)
         #expect(before.runs.allSatisfy { $0.status == .running })
         #expect(activeJobs(before).count == 3)
+        // The plan says the jobs are looked up in Slurm, not recorded interrupted.
+        let plan = try runVelora(["resume", "s", "--dry-run", "--output", s.output], cwd: s.dir.path)
+        #expect(plan.code == 0 && plan.stdout.contains("ask Slurm about") && !plan.stdout.contains("record as interrupted"),
+                "\(plan.stdout)")
+        for id in before.runs.compactMap({ $0.attempts.last?.started.jobID }) {
+            #expect(plan.stdout.contains("(job \(id))"), "\(plan.stdout)")
+        }
         let r = try runVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
         #expect(r.code == 0, "\(r.stderr)")
         let state = try foldSession(s.layout)

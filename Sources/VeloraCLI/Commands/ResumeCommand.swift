@@ -15,7 +15,9 @@ struct ResumeCommand: VeloraCommand {
         details: """
         The session's state is rebuilt by replaying its log. Attempts that were running when
         the previous runner died are recorded as interrupted (after their leftover processes
-        are killed) and retried under the session's retry policy; no succeeded run runs again.
+        are killed) and retried under the session's retry policy; on Slurm, jobs that are still
+        running are re-attached and jobs that ended get their real outcome. No succeeded run
+        runs again.
         Secret env values were recorded redacted: export them in velora's environment.
         """)
 
@@ -25,7 +27,7 @@ struct ResumeCommand: VeloraCommand {
         if args.flag("dry-run") {
             let (state, _) = try SessionStore.load(layout)
             let config = try SessionStore.recordedConfig(state)
-            console.out(ResumePlan(state: state, policy: SchedulePolicy(config: config)).text)
+            console.out(ResumePlan(state: state, config: config).text)
             return ExitCode.success
         }
         let lock = try SessionLock(layout: layout, sessionName: name)
@@ -46,8 +48,8 @@ struct ResumeCommand: VeloraCommand {
         let (state, _) = try SessionStore.load(layout)
         var config = try SessionStore.recordedConfig(state)
         try config.restoreSecrets(from: console.environment, original: nil)
-        let plan = ResumePlan(state: state, policy: SchedulePolicy(config: config))
-        guard plan.starts.isEmpty && plan.interrupted.isEmpty && state.liveRunner == nil else { return (config, nil) }
+        let plan = ResumePlan(state: state, config: config)
+        guard plan.starts.isEmpty && plan.interrupted.isEmpty && plan.lookedUp.isEmpty && state.liveRunner == nil else { return (config, nil) }
         console.err("velora: session \(name) has nothing left to run\n")
         try writeReports(state: state, layout: layout)
         console.err(Summary.text(state))

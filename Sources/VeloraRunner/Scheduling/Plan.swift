@@ -9,14 +9,21 @@ public struct ResumePlan: Sendable, Equatable {
         public var instanceID: String
         public var attempt: UInt32
         public var notBefore: Int64?
+        public var job: String?
     }
 
     /// Attempts the log shows running: recorded interrupted first.
     public var interrupted: [Entry] = []
+    /// Attempts the log shows running as Slurm jobs, which outlive their runner: the
+    /// resumed runner asks Slurm and re-attaches to them, records the outcome of those
+    /// that ended, and records interrupted (and retries) those Slurm no longer knows.
+    public var lookedUp: [Entry] = []
     /// Runs to start, in the order the scheduler takes them.
     public var starts: [Entry] = []
 
-    public init(state: SessionState, policy: SchedulePolicy) {
+    /// `jobsOutliveRunner`: the session's executor is Slurm, whose jobs go on while no
+    /// runner watches them (a local attempt's processes are killed on resume).
+    public init(state: SessionState, policy: SchedulePolicy, jobsOutliveRunner: Bool = false) {
         let order = Dictionary(uniqueKeysWithValues: (policy.models.isEmpty ? state.models : policy.models).enumerated().map { ($1, $0) })
         var pending: [(key: (Int, Int), entry: Entry)] = []
         for run in state.runs {
@@ -26,6 +33,10 @@ public struct ResumePlan: Sendable, Equatable {
             switch run.status {
             case .running:
                 guard let last = run.attempts.last else { continue }
+                if jobsOutliveRunner, let job = last.started.jobID {
+                    lookedUp.append(Entry(model: run.model, instanceID: run.instanceID, attempt: last.number, job: job))
+                    continue
+                }
                 interrupted.append(Entry(model: run.model, instanceID: run.instanceID, attempt: last.number))
                 if policy.retry.retries(run, attempt: last.number, outcome: .interrupted, byRunner: true) {
                     pending.append((key, Entry(model: run.model, instanceID: run.instanceID, attempt: last.number + 1,
@@ -43,13 +54,24 @@ public struct ResumePlan: Sendable, Equatable {
         starts = pending.sorted { $0.key < $1.key }.map(\.entry)
     }
 
+    /// The plan for a session run with `config`.
+    public init(state: SessionState, config: RunConfig) {
+        self.init(state: state, policy: SchedulePolicy(config: config), jobsOutliveRunner: config.executor.kind == "slurm")
+    }
+
     public var text: String {
         var out = ""
         if !interrupted.isEmpty {
             out += "record as interrupted (their runner is gone; leftover processes are killed first):\n"
             for e in interrupted { out += "  \(e.model)/\(e.instanceID) attempt \(e.attempt)\n" }
         }
-        if starts.isEmpty {
+        if !lookedUp.isEmpty {
+            out += "ask Slurm about (re-attached if still running, outcome recorded if ended, interrupted and retried if unknown):\n"
+            for e in lookedUp { out += "  \(e.model)/\(e.instanceID) attempt \(e.attempt) (job \(e.job ?? "?"))\n" }
+        }
+        if starts.isEmpty && !lookedUp.isEmpty {
+            out += "nothing else to start until those jobs are looked up\n"
+        } else if starts.isEmpty {
             out += "nothing to run: every run has its final outcome\n"
         } else {
             out += "start, in this order (\(starts.count) attempts):\n"
