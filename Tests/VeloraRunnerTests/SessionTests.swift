@@ -57,6 +57,77 @@ func debugLog(_ s: MixedSession) -> String {
         checkInvariants(s, try foldSession(s.layout))
     }
 
+    /// Ctrl-C with `retry.on` leaving out interrupted: every run has its final outcome, but
+    /// the session was stopped, not completed; resume completes it and starts nothing.
+    @Test func resumeCompletesASessionWhoseRunsAllEndedUnderAStoppedRunner() throws {
+        let s = MixedSession(ids: ["ok1", "slow1"], retryOn: "failed", maxAttempts: 1, timeout: "60s")
+        defer { s.dir.remove() }
+        let process = try startVelora(s.runArgs, cwd: s.dir.path)
+        #expect(waitUntil(30) {
+            guard let state = (try? quietFold(s.layout)) ?? nil else { return false }
+            return state.runningCount == 2 && state.runs.filter { $0.status == .succeeded }.count == 2
+        })
+        process.signal(SIGINT)
+        #expect(process.wait().code == 130)
+        let stopped = try foldSession(s.layout)
+        #expect(stopped.runs.allSatisfy(\.status.isTerminal) && !stopped.completed)
+        let executed = s.executions
+        let resumed = try s.resume()
+        #expect(resumed.code == 1, "\(resumed.stderr)")
+        let state = try foldSession(s.layout)
+        #expect(state.completed)
+        #expect(s.executions == executed)
+        // Now there is nothing left: a second resume records nothing.
+        let events = eventCount(s.layout)
+        #expect(try s.resume().code == 1)
+        #expect(eventCount(s.layout) == events)
+    }
+
+    /// Two attempts end while the runner is stopped (SIGSTOP); the attempt their ends make
+    /// room for cannot get its folder, which stops the runner with an error. Both ends
+    /// reaped together keep their real outcome, and resume runs only what never ran.
+    @Test func outcomesReapedTogetherSurviveARunnerErrorWhileStartingTheNext() throws {
+        let dir = TempDir("velora-reaped"); defer { dir.remove() }
+        let go = dir.file("go"), count = dir.file("count"), output = dir.file("out")
+        let agent = """
+            echo "$VELORA_INSTANCE_ID/$VELORA_ATTEMPT" >> "$COUNT"
+            [ "$VELORA_INSTANCE_ID" = c ] || while [ ! -e "$GO" ]; do sleep 0.02; done
+            echo '{{}}' > "$VELORA_OUTPUT_DIR/run.traj.json"
+            """
+        let process = try startVelora(["run", "--dataset", writeDataset(dir, ["a", "b", "c"]), "--output", output,
+                                       "--session", "s", "--model", "name=m", "--mode", "parallel", "--jobs", "2",
+                                       "--env", "GO=\(go)", "--env", "COUNT=\(count)", "--require", "*.traj.json",
+                                       "--", "/bin/sh", "-c", agent], cwd: dir.path)
+        let layout = SessionLayout(root: output + "/s")
+        // Both agents run, and their pids are in the log.
+        var running = SessionState()
+        #expect(waitUntil(30) {
+            running = ((try? quietFold(layout)) ?? nil) ?? SessionState()
+            return lines(count).count == 2 && running.runs.compactMap { $0.attempts.last?.started.pid }.count == 2
+        })
+        let pids = running.runs.compactMap { $0.attempts.last?.started.pid }
+        try #require(pids.count == 2 && running.runningCount == 2)
+        // Where c's folder goes, a file: its attempt folder cannot be made.
+        let blocked = layout.root + "/" + running.runs[2].queued.folder
+        process.signal(SIGSTOP)
+        _ = FileManager.default.createFile(atPath: blocked, contents: Data())
+        _ = FileManager.default.createFile(atPath: go, contents: Data())
+        // Both agents have exited (zombies until the runner reaps them) before it goes on.
+        #expect(waitUntil(30) { pids.allSatisfy { processState($0) == "Z" } })
+        process.signal(SIGCONT)
+        let first = process.wait(timeLimit: 60)
+        #expect(first.code == 1 && first.stderr.contains("Not a directory"), "\(first.stderr)")
+        let stopped = try foldSession(layout)
+        #expect(stopped.runs.map(\.status) == [.succeeded, .succeeded, .queued], "\(stopped.runs.map(\.status))")
+        #expect(stopped.lastStop?.reason == "error")
+        unlink(blocked)
+        let resumed = try runVelora(["resume", layout.root], cwd: dir.path)
+        #expect(resumed.code == 0, "\(resumed.stderr)")
+        let state = try foldSession(layout)
+        #expect(state.completed && state.runs.allSatisfy { $0.status == .succeeded && $0.attempts.count == 1 })
+        #expect(lines(count).sorted() == ["a/1", "b/1", "c/1"])
+    }
+
     @Test func aSecondRunnerIsRefusedWithExit3() throws {
         let s = MixedSession(); defer { s.dir.remove() }
         let process = try startVelora(s.runArgs, cwd: s.dir.path)
@@ -143,3 +214,4 @@ func debugLog(_ s: MixedSession) -> String {
         #expect(top == ["data.jsonl", "out"])
     }
 }
+

@@ -154,6 +154,34 @@ struct SlurmSession {
         #expect(lines(s.count).sorted() == ["m/wait1/1", "m/wait2/1", "m/wait3/1"])
     }
 
+    /// A resume that cannot reach Slurm (its controller stopped) records nothing about the
+    /// jobs a dead runner left, which may still run, and says why. Once Slurm answers, the
+    /// next resume looks them up and each job runs once. (Slurm going away after that first
+    /// check and before recovery asks `squeue` stops the runner the same way, recording nothing.)
+    @Test func resumeThatCannotReachSlurmRecordsNothing() throws {
+        try #require(slurmReachable())
+        let s = SlurmSession(); defer { s.dir.remove() }
+        let config = s.config(ids: ["wait1", "wait2"], models: ["m"], agent: SlurmSession.agent)
+        let p = try startVelora(["run", "--config", config, "--session", "s"], cwd: s.dir.path)
+        #expect(waitUntil(60) { lines(s.count).count == 2 })
+        p.signal(SIGKILL)
+        _ = p.wait()
+        let before = try LogReader.readAll(path: try #require(s.layout.readableLogPath)).events
+        try #require(SessionState(events: before).runs.allSatisfy { $0.status == .running })
+        let controller = try #require(Int32(String(decoding: try Data(contentsOf: URL(fileURLWithPath: "/run/slurmctld.pid")),
+                                                   as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(controller, SIGSTOP)
+        let unreachable = try runVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
+        kill(controller, SIGCONT)
+        #expect(unreachable.code != 0 && unreachable.stderr.contains("cannot reach Slurm"), "\(unreachable.stderr)")
+        #expect(try LogReader.readAll(path: try #require(s.layout.readableLogPath)).events == before)
+        let r = try runVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
+        #expect(r.code == 0, "\(r.stderr)")
+        let state = try foldSession(s.layout)
+        #expect(state.runs.allSatisfy { $0.status == .succeeded && $0.attempts.count == 1 })
+        #expect(lines(s.count).sorted() == ["m/wait1/1", "m/wait2/1"])
+    }
+
     /// A job that finished while no coordinator watched gets its real outcome.
     @Test func jobThatFinishedWhileTheCoordinatorWasDownGetsItsOutcome() throws {
         try #require(slurmReachable())

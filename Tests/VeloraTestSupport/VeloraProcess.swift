@@ -115,13 +115,17 @@ public func processesWithEnvironment(containing needle: String) -> [Int32] {
     for name in names {
         guard let pid = Int32(name), pid != me else { continue }
         guard let env = FileManager.default.contents(atPath: "/proc/\(pid)/environ"), !env.isEmpty else { continue }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { continue }
-        let state = stat[stat.index(close, offsetBy: 2)]
-        if state == "Z" || state == "X" { continue }
+        guard let state = processState(pid), state != "Z" && state != "X" else { continue }
         if env.range(of: Data(needle.utf8)) != nil { found.append(pid) }
     }
     return found
+}
+
+/// The state letter of /proc/PID/stat ("R", "S", "Z" for a zombie, ...); nil when the process is gone.
+public func processState(_ pid: Int32) -> Character? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")"), stat.distance(from: close, to: stat.endIndex) > 2 else { return nil }
+    return stat[stat.index(close, offsetBy: 2)]
 }
 
 /// Writes a velora.json into `dir` and returns its path.

@@ -49,7 +49,10 @@ struct ResumeCommand: VeloraCommand {
         var config = try SessionStore.recordedConfig(state)
         try config.restoreSecrets(from: console.environment, original: nil)
         let plan = ResumePlan(state: state, config: config)
-        guard plan.starts.isEmpty && plan.interrupted.isEmpty && plan.lookedUp.isEmpty && state.liveRunner == nil else { return (config, nil) }
+        // A session whose runs all ended under a stopped runner (interrupted attempts that
+        // `retry.on` does not retry) is not completed yet: the runner records that.
+        guard plan.starts.isEmpty && plan.interrupted.isEmpty && plan.lookedUp.isEmpty && state.liveRunner == nil
+              && state.completed else { return (config, nil) }
         console.err("velora: session \(name) has nothing left to run\n")
         try writeReports(state: state, layout: layout)
         console.err(Summary.text(state))

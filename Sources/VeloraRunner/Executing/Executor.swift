@@ -98,8 +98,9 @@ public protocol Executor: AnyObject {
     /// Attempts that ended since the last call; also reaps and cleans up.
     func collect(monoNow: UInt64) -> [EndedAttempt]
     /// After a crash: finds what became of attempts a previous runner started.
-    /// `sessionToken` prefixes every attempt token of the session.
-    func recover(_ attempts: [(RunIndex, AttemptStarted)], sessionToken: String) -> [RunIndex: RecoveredAttempt]
+    /// `sessionToken` prefixes every attempt token of the session. Throws when it cannot
+    /// find out (Slurm does not answer): then nothing about those attempts may be recorded.
+    func recover(_ attempts: [(RunIndex, AttemptStarted)], sessionToken: String) throws(RunnerError) -> [RunIndex: RecoveredAttempt]
     /// Re-attaches to an attempt `recover` found still running.
     func adopt(_ spec: AttemptSpec, started: StartedAttempt)
 }

@@ -99,15 +99,15 @@ public final class SlurmExecutor: Executor {
         var waitStatus: Int32
     }
 
-    /// Asks Slurm about these jobs in one call. nil: Slurm could not be asked (try later).
-    static func query(_ ids: [String]) -> [String: JobState]? {
+    /// Asks Slurm about these jobs in one call; throws when Slurm could not be asked.
+    static func query(_ ids: [String]) throws(RunnerError) -> [String: JobState] {
         guard !ids.isEmpty else { return [:] }
         let result = runCommand(["squeue", "-h", "-t", "all", "-j", ids.joined(separator: ","),
                                  "-O", "JobID:|,State:|,Reason:|,exit_code:"])
         if result.status != 0 {
             // squeue fails when none of the ids is known any more.
             if result.stderr.contains("Invalid job id") { return [:] }
-            return nil
+            throw .system("squeue failed (exit \(result.status)): \(result.stderr.trimmed)")
         }
         var states: [String: JobState] = [:]
         for line in result.stdout.split(separator: "\n") {
@@ -154,7 +154,8 @@ public final class SlurmExecutor: Executor {
     public func collect(monoNow: UInt64) -> [EndedAttempt] {
         guard !jobs.isEmpty, monoNow >= nextPoll else { return [] }
         nextPoll = monoNow + config.pollMs
-        guard let states = Self.query(jobs.keys.sorted()) else { return [] }
+        // Slurm not answering for a poll is no news: asked again at the next poll.
+        guard let states = try? Self.query(jobs.keys.sorted()) else { return [] }
         var done: [EndedAttempt] = []
         for id in jobs.keys.sorted() {
             guard let job = jobs[id] else { continue }
@@ -173,17 +174,20 @@ public final class SlurmExecutor: Executor {
         return done
     }
 
-    public func recover(_ attempts: [(RunIndex, AttemptStarted)], sessionToken: String) -> [RunIndex: RecoveredAttempt] {
+    /// Throws, recording nothing, when Slurm cannot be asked: its jobs may still be
+    /// running, and an attempt recorded interrupted would be run a second time beside them.
+    public func recover(_ attempts: [(RunIndex, AttemptStarted)], sessionToken: String) throws(RunnerError) -> [RunIndex: RecoveredAttempt] {
         var result: [RunIndex: RecoveredAttempt] = [:]
         let known = attempts.compactMap { $0.1.jobID }
+        let states: [String: JobState]
+        do {
+            states = try Self.query(known)
+        } catch {
+            throw .system("cannot ask Slurm about the jobs the previous runner left (\(error)); nothing was recorded:"
+                          + " run velora resume again when Slurm answers")
+        }
         // Jobs submitted by a runner that died before recording them: cancelled.
         cancelUnrecorded(namePart: String(sessionToken.dropLast()), known: Set(known))
-        guard let states = Self.query(known) else {
-            for (run, started) in attempts {
-                result[run] = .lost(reason: "Slurm could not be asked about job \(started.jobID ?? "?")")
-            }
-            return result
-        }
         for (run, started) in attempts {
             guard let id = started.jobID else {
                 result[run] = .lost(reason: "the runner stopped before the job was submitted")

@@ -105,6 +105,8 @@ public struct Scheduler: Sendable {
         case record([EventKind])
         /// Every attempt is accounted for: exit with this code.
         case finish(exitCode: Int32)
+
+        var isStart: Bool { if case .start = self { true } else { false } }
     }
 
     enum Intent: Sendable, Equatable { case none, timedOut, interrupted(String) }

@@ -76,7 +76,8 @@ public final class SessionRunner {
 
     /// The log or the system failed (a full disk, say): kill the attempts this
     /// runner supervises and, if the log still takes a write, record them
-    /// interrupted and the runner stopped with the error. If it does not, the log
+    /// interrupted (those that already ended with their own outcome) and the runner
+    /// stopped with the error. If it does not, the log
     /// stays valid as it is (a torn tail at worst) and the next runner records them.
     /// Attempts the log shows running that this runner has not taken over yet (a
     /// failure during recovery) are left to the next runner.
@@ -84,8 +85,15 @@ public final class SessionRunner {
         let reason = "the runner stopped on an error: \(failure.description)"
         var kinds: [EventKind] = []
         let wall = wallMillis()
-        for run in scheduler.state.runs where run.status == .running && specs[run.run] != nil {
-            guard let last = run.attempts.last else { continue }
+        // Attempts that ended on their own before the error keep their real outcome.
+        var ended: Set<RunIndex> = []
+        for e in executor.collect(monoNow: monotonicMillis()) {
+            guard let s = scheduler.supervised[e.run], s.attempt == e.attempt else { continue }
+            ended.insert(e.run)
+            kinds += scheduler.outcomeEvents(s, finish(e), mono: monotonicMillis(), wall: wall)
+        }
+        for run in scheduler.state.runs where run.status == .running && !ended.contains(run.run) {
+            guard let last = run.attempts.last, scheduler.supervised[run.run]?.attempt == last.number else { continue }
             executor.kill(run: run.run, attempt: last.number)
             kinds.append(.attemptInterrupted(AttemptEnded(run: run.run, attempt: last.number,
                                                           signal: executor.kind == "local" ? SIGKILL : nil,
@@ -124,10 +132,7 @@ public final class SessionRunner {
                     break
                 }
             }
-            for ended in executor.collect(monoNow: mono) {
-                try execute(scheduler.handle(.exited(run: ended.run, attempt: ended.attempt, exit: finish(ended),
-                                                     mono: monotonicMillis(), wall: wallMillis())))
-            }
+            try recordExits(executor.collect(monoNow: mono))
             observer?.tick(state: scheduler.state)
         }
     }
@@ -161,6 +166,20 @@ public final class SessionRunner {
         var fds = [pollfd(fd: signalPipe.read, events: Int16(POLLIN), revents: 0)]
         if let fd = executor.wakeupDescriptor { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
         _ = poll(&fds, nfds_t(fds.count), Int32(clamping: timeout))
+    }
+
+    /// Feeds attempts that ended to the scheduler. The attempts their ends make room
+    /// for start only once every one of these outcomes is recorded: an error while
+    /// starting one (a full disk) then loses no outcome that was already reaped.
+    func recordExits(_ exits: [EndedAttempt]) throws {
+        var starts: [Scheduler.Command] = []
+        for ended in exits {
+            let commands = scheduler.handle(.exited(run: ended.run, attempt: ended.attempt, exit: finish(ended),
+                                                    mono: monotonicMillis(), wall: wallMillis()))
+            try execute(commands.filter { !$0.isStart })
+            starts += commands.filter(\.isStart)
+        }
+        try execute(starts)
     }
 
     func execute(_ commands: [Scheduler.Command]) throws {
@@ -364,7 +383,8 @@ public final class SessionRunner {
             r.attempts.last.map { (r.run, $0.started) }
         }
         let found = running.isEmpty && executor.kind == "local"
-            ? [:] : executor.recover(running, sessionToken: nonce + ":")
+            ? [:] : try executor.recover(running, sessionToken: nonce + ":")
+        var finished: [EndedAttempt] = []
         for (run, started) in running {
             switch found[run] ?? .lost(reason: "the runner stopped while this attempt was running") {
             case let .lost(reason):
@@ -389,10 +409,11 @@ public final class SessionRunner {
                 specs[run] = try makeSpec(run: r, attempt: started.attempt, outputDir: layout.root + "/" + started.outputDir)
                 scheduler.adopt(run: run, attempt: started.attempt, mono: monotonicMillis(),
                                 elapsed: UInt64(max(0, wallMillis() - startedAt)))
-                try execute(scheduler.handle(.exited(run: run, attempt: started.attempt, exit: finish(ended),
-                                                     mono: monotonicMillis(), wall: wallMillis())))
+                finished.append(ended)
             }
         }
+        // Once every job still running is watched again, so that what starts next keeps to `jobs`.
+        try recordExits(finished)
         // Earlier attempts' logs that a dead runner left uncompressed.
         if scheduler.state.runnerStarts > 1 {
             for r in scheduler.state.runs {
