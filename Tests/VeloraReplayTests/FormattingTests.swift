@@ -36,10 +36,32 @@ import VeloraTestSupport
     @Test func quotesBeforeCombiningMarksAreEscaped() {
         let hostile = "x\"\u{301} onmouseover=alert(1)"
         #expect(ReportRenderer.escape(hostile) == "x&quot;\u{301} onmouseover=alert(1)")
-        #expect(ReportRenderer.csvLine(["a\"\u{301},b"]) == "\"a\"\"\u{301},b\"\r\n")
+        var line = ReportBuffer()
+        line.add(csvLine: ["a\"\u{301},b", "c"])
+        #expect(line.string == "\"a\"\"\u{301},b\",c\r\n")
         var buffer = ReportBuffer()
         buffer.add(csvCell: "a\"\u{301},b")
         buffer.add(html: "<\u{301}")
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == "\"a\"\"\u{301},b\"&lt;\u{301}")
+    }
+
+    /// Places beyond what fixed point can hold (or below zero) are clamped, not a crash.
+    @Test func numbersWithOutOfRangePlaces() {
+        #expect(fixed(1.5, 0) == "2")
+        #expect(fixed(1.5, -3) == "2")
+        #expect(fixed(0.25, 40) == fixed(0.25, 18))
+        #expect(fixed(0.25, 18).hasPrefix("0.25") && fixed(0.25, 18).count == 20)
+        var w = JSONWriter()
+        w.beginArray()
+        w.number(nil, 0.25, places: 40)
+        w.number(nil, 0.25, places: 0)
+        w.number(nil, -1.125, places: 3)
+        w.endArray()
+        #expect(w.text == "[0.25,0,-1.125]")
+        var b = ReportBuffer()
+        b.add(padded: 7, width: 0)
+        b.add(padded: 7, width: 1)
+        b.add(padded: 7, width: 3)
+        #expect(b.string == "77007")
     }
 }

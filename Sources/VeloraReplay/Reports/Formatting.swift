@@ -19,6 +19,8 @@ public func seconds(_ ms: UInt64) -> String {
 /// A fixed-point decimal with `places` digits, rounded half away from zero.
 public func fixed(_ value: Double, _ places: Int) -> String {
     guard value.isFinite else { return "0" }
+    // More places than a UInt64 scale holds mean nothing for a Double.
+    let places = min(max(places, 0), 18)
     var scale: UInt64 = 1
     for _ in 0..<places { scale *= 10 }
     let scaled = (abs(value) * Double(scale)).rounded()
@@ -48,16 +50,11 @@ public struct JSONWriter {
 
     public init() {}
 
-    init(capacity: Int) {
-        buffer = ReportBuffer(capacity: capacity)
-    }
-
     init(buffer: ReportBuffer) {
         self.buffer = buffer
     }
 
     public var text: String { buffer.string }
-    public var bytes: [UInt8] { buffer.bytes }
 
     mutating func separator() {
         if needsComma[needsComma.count - 1] { buffer.add(byte: 0x2c) }
@@ -103,10 +100,14 @@ public struct JSONWriter {
         member(key)
         guard let value else { buffer.add("null"); return }
         // `trimZeros(fixed(value, places))` without the strings, for the values fixed point can hold.
+        guard value.isFinite, places > 0, places <= 18 else {
+            buffer.add(trimZeros(fixed(value, places)))
+            return
+        }
         var scale: UInt64 = 1
         for _ in 0..<places { scale *= 10 }
         let scaled = (abs(value) * Double(scale)).rounded()
-        guard value.isFinite, places > 0, places <= 18, scaled < 9e18 else {
+        guard scaled < 9e18 else {
             buffer.add(trimZeros(fixed(value, places)))
             return
         }

@@ -9,13 +9,7 @@ extension ReportRenderer {
 
     /// `sessionLink` is how the report's folder reaches the session folder ("../" for reports/).
     public static func html(_ r: SessionReport, sessionLink: String = "../") -> String {
-        String(decoding: htmlBytes(r, sessionLink: sessionLink), as: UTF8.self)
-    }
-
-    static func htmlBytes(_ r: SessionReport, sessionLink: String) -> [UInt8] {
-        var b = ReportBuffer(capacity: 16 * 1024 + r.rows.count * 260)
-        html(r, sessionLink: sessionLink, into: &b)
-        return b.bytes
+        rendered(capacity: 16 * 1024 + r.rows.count * 260) { html(r, sessionLink: sessionLink, into: &$0) }
     }
 
     static func html(_ r: SessionReport, sessionLink: String, into b: inout ReportBuffer) {

@@ -73,10 +73,10 @@ struct ReportBuffer {
     mutating func add(_ value: Int32) { add(Int64(value)) }
     mutating func add(_ value: UInt32) { add(UInt64(value)) }
 
-    /// `value` zero-padded to `width` digits (value < 10^width).
+    /// `value` zero-padded to `width` digits (value < 10^width, width <= 18).
     mutating func add(padded value: Int, width: Int) {
         var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
+        for _ in 0..<max(0, width - 1) { divisor *= 10 }
         var v = value
         while divisor > 0 {
             bytes.append(0x30 &+ UInt8(truncatingIfNeeded: (v / divisor) % 10))
@@ -118,13 +118,22 @@ struct ReportBuffer {
         add(padded: Int(ms % 1000), width: 3)
     }
 
-    /// A CSV cell as `ReportRenderer.csvLine` writes it.
+    /// A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break.
     mutating func add(csvCell cell: String) {
         if cell.anyByte({ $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) {
             add("\"" + cell.replacingAll("\"", with: "\"\"") + "\"")
         } else {
             add(cell)
         }
+    }
+
+    /// A CSV line of cells, ended by CRLF.
+    mutating func add(csvLine cells: [String]) {
+        for (i, cell) in cells.enumerated() {
+            if i > 0 { bytes.append(0x2c) }
+            add(csvCell: cell)
+        }
+        add("\r\n")
     }
 
     /// A string as `JSONWriter.quote` writes it.

@@ -109,18 +109,12 @@ public enum ReportRenderer {
 
     /// One row per run with its final attempt (RFC 4180).
     public static func resultsCSV(_ r: SessionReport, failedOnly: Bool = false) -> String {
-        String(decoding: resultsCSVBytes(r, failedOnly: failedOnly), as: UTF8.self)
-    }
-
-    static func resultsCSVBytes(_ r: SessionReport, failedOnly: Bool) -> [UInt8] {
-        var b = ReportBuffer(capacity: 256 + r.rows.count * 128)
-        resultsCSV(r, failedOnly: failedOnly, into: &b)
-        return b.bytes
+        rendered(capacity: 256 + r.rows.count * 128) { resultsCSV(r, failedOnly: failedOnly, into: &$0) }
     }
 
     static func resultsCSV(_ r: SessionReport, failedOnly: Bool, into b: inout ReportBuffer) {
-        b.add(csvLine(["model", "instance_id", "status", "attempts", "exit_code", "signal", "duration_s", "started_at",
-                       "finished_at", "output_dir", "reason"] + metricColumns))
+        b.add(csvLine: ["model", "instance_id", "status", "attempts", "exit_code", "signal", "duration_s", "started_at",
+                        "finished_at", "output_dir", "reason"] + metricColumns)
         for row in r.rows where !failedOnly || row.status != .succeeded {
             b.add(csvCell: row.model); b.add(byte: 0x2c)
             b.add(csvCell: row.instanceID); b.add(byte: 0x2c)
@@ -146,18 +140,12 @@ public enum ReportRenderer {
 
     /// One row per attempt.
     public static func attemptsCSV(_ state: SessionState, failedOnly: Bool = false) -> String {
-        String(decoding: attemptsCSVBytes(state, failedOnly: failedOnly), as: UTF8.self)
-    }
-
-    static func attemptsCSVBytes(_ state: SessionState, failedOnly: Bool) -> [UInt8] {
-        var b = ReportBuffer(capacity: 256 + state.runs.count * 160)
-        attemptsCSV(state, failedOnly: failedOnly, into: &b)
-        return b.bytes
+        rendered(capacity: 256 + state.runs.count * 160) { attemptsCSV(state, failedOnly: failedOnly, into: &$0) }
     }
 
     static func attemptsCSV(_ state: SessionState, failedOnly: Bool, into b: inout ReportBuffer) {
-        b.add(csvLine(["model", "instance_id", "attempt", "outcome", "exit_code", "signal", "duration_s", "started_at",
-                       "finished_at", "host", "pid", "job_id", "output_dir", "reason"] + metricColumns))
+        b.add(csvLine: ["model", "instance_id", "attempt", "outcome", "exit_code", "signal", "duration_s", "started_at",
+                        "finished_at", "host", "pid", "job_id", "output_dir", "reason"] + metricColumns)
         for run in state.runs where !failedOnly || run.status != .succeeded {
             for a in run.attempts {
                 b.add(csvCell: run.model); b.add(byte: 0x2c)
@@ -186,25 +174,17 @@ public enum ReportRenderer {
         }
     }
 
-    static func csvLine(_ cells: [String]) -> String {
-        cells.map { cell in
-            if cell.utf8.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) {
-                return "\"" + cell.replacingAll("\"", with: "\"\"") + "\""
-            }
-            return cell
-        }.joined(separator: ",") + "\r\n"
+    /// A report rendered whole in memory, as a string (`velora report` streams its files instead).
+    static func rendered(capacity: Int, _ render: (inout ReportBuffer) -> Void) -> String {
+        var b = ReportBuffer(capacity: capacity)
+        render(&b)
+        return b.string
     }
 
     // MARK: summary.json
 
     public static func summaryJSON(_ r: SessionReport, failedOnly: Bool = false) -> String {
-        String(decoding: summaryJSONBytes(r, failedOnly: failedOnly), as: UTF8.self)
-    }
-
-    static func summaryJSONBytes(_ r: SessionReport, failedOnly: Bool) -> [UInt8] {
-        var b = ReportBuffer(capacity: 1024 + r.rows.count * 400)
-        summaryJSON(r, failedOnly: failedOnly, into: &b)
-        return b.bytes
+        rendered(capacity: 1024 + r.rows.count * 400) { summaryJSON(r, failedOnly: failedOnly, into: &$0) }
     }
 
     static func summaryJSON(_ r: SessionReport, failedOnly: Bool, into b: inout ReportBuffer) {
