@@ -75,6 +75,11 @@ import VeloraTestSupport
         try makeDirectories(spill)
         let spilled = try Dataset.load(path: jsonl, spillingInto: spill)
         #expect(try FileManager.default.contentsOfDirectory(atPath: spill).isEmpty)
+        // The rows really are in a scratch file there, open and already unlinked.
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)
+        }
+        #expect(open.contains { $0.hasPrefix(spill + "/.velora-rows-") && $0.hasSuffix(" (deleted)") }, "\(open)")
         #expect(try spilled.allRows() == inMemory.allRows())
         #expect(try spilled.row(22) == inMemory.row(22))
         #expect(spilled.fingerprint == inMemory.fingerprint)

@@ -11,7 +11,8 @@ func concurrencyCases(_ ledger: Ledger, races: Int) {
             let s = crashSession()
             defer { s.dir.remove() }
             let first = try startVelora(s.runArgs, cwd: s.dir.path)
-            _ = waitUntil(60) { eventCount(s.layout) >= 30 + 10 * trial }
+            let reached = waitUntil(60) { eventCount(s.layout) >= 30 + 10 * trial }
+            c.check(reached && first.process.isRunning, "the first runner was not running when it was to be killed")
             first.signal(SIGKILL)
             _ = first.wait()
             let a = try startVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
@@ -40,7 +41,8 @@ func concurrencyCases(_ ledger: Ledger, races: Int) {
         let s = crashSession()
         defer { s.dir.remove() }
         let runner = try startVelora(s.runArgs, cwd: s.dir.path)
-        _ = waitUntil(60) { eventCount(s.layout) >= 20 }
+        let reached = waitUntil(60) { eventCount(s.layout) >= 20 }
+        c.check(reached && runner.process.isRunning, "the runner was not live when the others tried")
         let resume = try s.resume()
         c.check(resume.code == 3 && resume.stderr.contains("locked by a live runner (pid \(runner.pid) on"), "resume: \(resume.code) \(resume.stderr)")
         let again = try runVelora(s.runArgs, cwd: s.dir.path)

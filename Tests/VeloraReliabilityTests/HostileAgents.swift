@@ -19,9 +19,10 @@ let hostileAgents: [HostileAgent] = [
     HostileAgent(name: "forks 100 grandchildren and exits", script: "for i in $(seq 100); do sleep 60 & done; exit 0", expected: .succeeded),
     HostileAgent(name: "forks 100 grandchildren that ignore SIGTERM, times out",
                  script: "for i in $(seq 100); do (trap '' TERM; sleep 60) & done; sleep 60", timeout: "1s", expected: .timedOut),
-    HostileAgent(name: "setsid + sleep", script: "setsid sleep 60 & sleep 0.2; exit 0", expected: .succeeded),
-    HostileAgent(name: "double-fork daemon (fork, setsid, fork)", script: "( setsid sh -c '( exec sleep 60 ) &' & ) & sleep 0.2; exit 0",
-                 expected: .succeeded),
+    // These two exit only once their escaped child exists (it leaves a file), so it is there to be found.
+    HostileAgent(name: "setsid + sleep", script: "setsid sh -c 'touch ready; exec sleep 60' & \(waitForReady)", expected: .succeeded),
+    HostileAgent(name: "double-fork daemon (fork, setsid, fork)",
+                 script: "( setsid sh -c '( touch ready; exec sleep 60 ) &' & ) & \(waitForReady)", expected: .succeeded),
     HostileAgent(name: "changes its own process group", script: """
         exec python3 -c 'import os, time
         os.setpgid(0, 0)
@@ -44,6 +45,9 @@ let hostileAgents: [HostileAgent] = [
     HostileAgent(name: "exits by SIGSEGV", script: "kill -SEGV $$", expected: .failed, signal: SIGSEGV),
     HostileAgent(name: "exits by SIGKILL of its own", script: "kill -KILL $$", expected: .failed, signal: SIGKILL),
 ]
+
+/// Waits for the file `ready` in the agent's working directory, then exits 0.
+let waitForReady = "while [ ! -e ready ]; do sleep 0.01; done; exit 0"
 
 /// The gzipped output of the session's only attempt.
 func attemptLog(_ layout: SessionLayout) throws -> String {

@@ -45,6 +45,12 @@ import VeloraTestSupport
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == "\"a\"\"\u{301},b\"&lt;\u{301}")
     }
 
+    /// Report counts index statuses by `position`, written out by hand for speed: it must
+    /// follow `allCases`, or counts would land under the wrong status.
+    @Test func statusPositionsFollowAllCases() {
+        #expect(RunStatus.allCases.map(\.position) == Array(0..<RunStatus.allCases.count))
+    }
+
     /// Places beyond what fixed point can hold (or below zero) are clamped, not a crash.
     @Test func numbersWithOutOfRangePlaces() {
         #expect(fixed(1.5, 0) == "2")

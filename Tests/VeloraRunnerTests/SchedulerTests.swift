@@ -256,12 +256,18 @@ struct Harness {
         #expect(!RetryPolicy(maxAttempts: 3, on: [.failed], backoffMs: 0).retries(Self.run("i"), attempt: 1, outcome: .interrupted, byRunner: true))
     }
 
-    /// The executor's interruptions wait for the backoff; velora's own do not.
+    /// Failures and the executor's interruptions (a preempted Slurm job) wait for the
+    /// backoff; velora's own stops do not.
     @Test func backoffIsForFailuresNotForTheRunnersOwnStops() {
-        var h = Harness(models: ["a"], instances: 2) { $0.jobs = 2; $0.retry = RetryPolicy(maxAttempts: 3, on: [.failed, .interrupted], backoffMs: 60_000) }
+        var h = Harness(models: ["a"], instances: 3) { $0.jobs = 3; $0.retry = RetryPolicy(maxAttempts: 3, on: [.failed, .interrupted], backoffMs: 60_000) }
         _ = h.tick()
         _ = h.feed(.exited(run: 0, attempt: 1, exit: AttemptExit(exitCode: 1), mono: h.mono, wall: h.wall))
         #expect(h.scheduler.state.runs[0].pendingRetry?.notBefore == h.wall + 60_000)
+        let preempted = AttemptExit(executorState: "PREEMPTED", failure: "Slurm job 7 PREEMPTED", forcedOutcome: .interrupted)
+        _ = h.feed(.exited(run: 2, attempt: 1, exit: preempted, mono: h.mono, wall: h.wall))
+        let run2 = h.scheduler.state.runs[2]
+        #expect(run2.attempts[0].outcome == .interrupted && run2.attempts[0].ended?.byRunner == nil)
+        #expect(run2.pendingRetry?.notBefore == h.wall + 60_000)
         let stop = h.feed(.stopRequested(reason: "interrupted by SIGINT"))
         #expect(stop.contains(.terminate(run: 1, attempt: 1)))
         _ = h.feed(.exited(run: 1, attempt: 1, exit: AttemptExit(signal: 15), mono: h.mono, wall: h.wall))

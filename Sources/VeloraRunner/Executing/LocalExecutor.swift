@@ -95,7 +95,7 @@ public final class LocalExecutor: Executor {
             rc = posix_spawn(&pid, spec.argv[0], &actions, &attr, argv, envp)
         } else {
             // Look the program up in the command's own PATH, not velora's.
-            let searchPath = spec.attemptEnvironment["PATH"] ?? spec.sharedEnvironment.variables["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            let searchPath = spec.sharedEnvironment.variables["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
             guard let path = Self.resolve(spec.argv[0], path: searchPath) else {
                 throw .system("cannot start \(spec.argv[0].debugDescription): not found in PATH")
             }

@@ -78,22 +78,23 @@ public enum ProcessTable {
         return sawAny ? result : nil
     }
 
-    /// The decimal numbers in a list separated by spaces or newlines (anything else ends a number).
+    /// The decimal numbers in a list separated by spaces or newlines (anything else ends a
+    /// number); one of more than 9 digits, which no pid has, is dropped.
     static func pids<C: Collection>(in bytes: C) -> [Int32] where C.Element == UInt8 {
         var found: [Int32] = []
         var value: Int32 = 0
         var digits = 0
         for b in bytes {
-            if b >= 0x30 && b <= 0x39 && digits < 9 {
-                value = value * 10 + Int32(b - 0x30)
+            if b >= 0x30 && b <= 0x39 {
+                if digits < 9 { value = value * 10 + Int32(b - 0x30) }
                 digits += 1
             } else {
-                if digits > 0 { found.append(value) }
+                if digits > 0 && digits <= 9 { found.append(value) }
                 value = 0
                 digits = 0
             }
         }
-        if digits > 0 { found.append(value) }
+        if digits > 0 && digits <= 9 { found.append(value) }
         return found
     }
 
