@@ -214,4 +214,3 @@ func debugLog(_ s: MixedSession) -> String {
         #expect(top == ["data.jsonl", "out"])
     }
 }
-

@@ -173,7 +173,7 @@ struct SlurmSession {
         kill(controller, SIGSTOP)
         let unreachable = try runVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
         kill(controller, SIGCONT)
-        #expect(unreachable.code != 0 && unreachable.stderr.contains("cannot reach Slurm"), "\(unreachable.stderr)")
+        #expect(unreachable.code == 2 && unreachable.stderr.contains("cannot reach Slurm"), "\(unreachable.stderr)")
         #expect(try LogReader.readAll(path: try #require(s.layout.readableLogPath)).events == before)
         let r = try runVelora(["resume", "s", "--output", s.output], cwd: s.dir.path)
         #expect(r.code == 0, "\(r.stderr)")

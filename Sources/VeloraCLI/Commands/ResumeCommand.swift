@@ -27,7 +27,7 @@ struct ResumeCommand: VeloraCommand {
         if args.flag("dry-run") {
             let (state, _) = try SessionStore.load(layout)
             let config = try SessionStore.recordedConfig(state)
-            console.out(ResumePlan(state: state, config: config).text)
+            console.out(ResumePlan(state: state, policy: SchedulePolicy(config: config)).text)
             return ExitCode.success
         }
         let lock = try SessionLock(layout: layout, sessionName: name)
@@ -48,7 +48,7 @@ struct ResumeCommand: VeloraCommand {
         let (state, _) = try SessionStore.load(layout)
         var config = try SessionStore.recordedConfig(state)
         try config.restoreSecrets(from: console.environment, original: nil)
-        let plan = ResumePlan(state: state, config: config)
+        let plan = ResumePlan(state: state, policy: SchedulePolicy(config: config))
         // A session whose runs all ended under a stopped runner (interrupted attempts that
         // `retry.on` does not retry) is not completed yet: the runner records that.
         guard plan.starts.isEmpty && plan.interrupted.isEmpty && plan.lookedUp.isEmpty && state.liveRunner == nil

@@ -14,16 +14,15 @@ public struct ResumePlan: Sendable, Equatable {
 
     /// Attempts the log shows running: recorded interrupted first.
     public var interrupted: [Entry] = []
-    /// Attempts the log shows running as Slurm jobs, which outlive their runner: the
-    /// resumed runner asks Slurm and re-attaches to them, records the outcome of those
-    /// that ended, and records interrupted (and retries) those Slurm no longer knows.
+    /// Attempts the log shows running as Slurm jobs (a job id in `attemptStarted`), which
+    /// outlive their runner: the resumed runner asks Slurm and re-attaches to them, records
+    /// the outcome of those that ended, and records interrupted (and retries) those Slurm
+    /// no longer knows.
     public var lookedUp: [Entry] = []
     /// Runs to start, in the order the scheduler takes them.
     public var starts: [Entry] = []
 
-    /// `jobsOutliveRunner`: the session's executor is Slurm, whose jobs go on while no
-    /// runner watches them (a local attempt's processes are killed on resume).
-    public init(state: SessionState, policy: SchedulePolicy, jobsOutliveRunner: Bool = false) {
+    public init(state: SessionState, policy: SchedulePolicy) {
         let order = Dictionary(uniqueKeysWithValues: (policy.models.isEmpty ? state.models : policy.models).enumerated().map { ($1, $0) })
         var pending: [(key: (Int, Int), entry: Entry)] = []
         for run in state.runs {
@@ -33,7 +32,7 @@ public struct ResumePlan: Sendable, Equatable {
             switch run.status {
             case .running:
                 guard let last = run.attempts.last else { continue }
-                if jobsOutliveRunner, let job = last.started.jobID {
+                if let job = last.started.jobID {
                     lookedUp.append(Entry(model: run.model, instanceID: run.instanceID, attempt: last.number, job: job))
                     continue
                 }
@@ -52,11 +51,6 @@ public struct ResumePlan: Sendable, Equatable {
             }
         }
         starts = pending.sorted { $0.key < $1.key }.map(\.entry)
-    }
-
-    /// The plan for a session run with `config`.
-    public init(state: SessionState, config: RunConfig) {
-        self.init(state: state, policy: SchedulePolicy(config: config), jobsOutliveRunner: config.executor.kind == "slurm")
     }
 
     public var text: String {
